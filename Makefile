@@ -1,0 +1,58 @@
+# linalloc: build, test, demo, size. Every target installs what it needs.
+# Tools are overridable: make CARGO=... WASM_OPT=... NODE=...
+CARGO    ?= cargo
+NODE     ?= node
+NPM      ?= npm
+TOOLS    ?= .tools
+export PATH := $(CURDIR)/$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
+WASM_OPT ?= wasm-opt
+WASM_OPT_FLAGS ?= -Oz --strip-debug --strip-producers --strip-target-features
+
+TARGET   := wasm32-unknown-unknown
+RELEASE  := target/$(TARGET)/release/linalloc.wasm
+# backend feature -> drop-in file
+BACKENDS := dlmalloc:linalloc wee_alloc:linalloc-wee talc:linalloc-talc
+DIST     := $(foreach b,$(BACKENDS),dist/$(word 2,$(subst :, ,$(b))).wasm)
+SOURCES  := Cargo.toml Cargo.lock rust-toolchain.toml .cargo/config.toml $(shell find src -name '*.rs')
+
+.PHONY: all setup setup-rust setup-wasm-opt build test test-rust test-node demo size clean
+
+all: build
+
+setup: setup-rust setup-wasm-opt
+
+setup-rust:
+	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
+
+setup-wasm-opt:
+	@TOOLS=$(TOOLS) scripts/setup-wasm-opt.sh
+
+build: $(DIST)
+
+# One backend per build; each output goes through wasm-opt, then is checked
+# (valid module, exactly one import env.memory, minimum <= 2 pages, full ABI).
+dist/%.wasm: $(SOURCES) scripts/check-wasm.mjs | setup
+	@mkdir -p dist
+	@feature=$$(for b in $(BACKENDS); do [ "$${b#*:}" = "$*" ] && echo "$${b%%:*}"; done); \
+	  echo "build $@ (feature $$feature)"; \
+	  $(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features $$feature && \
+	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(RELEASE) -o $@.tmp && \
+	  $(NODE) scripts/check-wasm.mjs $@.tmp && mv $@.tmp $@
+
+test: build test-rust test-node
+
+test-rust:
+	$(CARGO) test --quiet --features dlmalloc,talc
+
+test-node: build
+	$(NODE) --test tests/
+
+demo: build
+	$(NODE) examples/node/records.mjs
+
+size: build
+	@$(NODE) scripts/size.mjs $(DIST)
+
+clean:
+	$(CARGO) clean
+	rm -rf dist/*.tmp

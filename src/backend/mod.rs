@@ -1,0 +1,105 @@
+//! The allocator backends behind one small trait, and the compile-time choice
+//! of exactly one of them for the drop-in module (on the host, tests may
+//! enable several at once and drive each through `Heap`).
+//!
+//! A backend only sees requests that [`crate::heap::Heap`] has already
+//! validated: `size > 0`, `align` a power of two between [`MIN_ALIGN`] and
+//! [`crate::header::MAX_ALIGN`], `size + align` far below `isize::MAX`.
+
+#[cfg(feature = "dlmalloc")]
+pub mod dl;
+#[cfg(feature = "talc")]
+pub mod talc;
+#[cfg(feature = "wee_alloc")]
+pub mod wee;
+
+/// Every block a backend returns is aligned to at least this.
+pub const MIN_ALIGN: usize = 8;
+
+/// A general-purpose allocator that `Heap` drives.
+///
+/// # Safety
+/// Implementations must return blocks of at least `size` bytes aligned to
+/// `align` that do not overlap any other live block, and must only use memory
+/// they own (see the heap invariant in the README).
+pub unsafe trait Backend {
+    /// Allocates `size` bytes aligned to `align`; null when out of memory.
+    ///
+    /// # Safety
+    /// `size > 0`; `align` is a power of two `>= MIN_ALIGN`.
+    unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8;
+
+    /// Frees a block returned by `alloc`/`realloc` with this `size`/`align`.
+    ///
+    /// # Safety
+    /// `ptr` is live and was allocated with exactly `size` and `align`.
+    unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize);
+
+    /// Resizes a block allocated with `align == MIN_ALIGN`, preserving its
+    /// first `min(old, new)` bytes. Null on failure, leaving `ptr` untouched.
+    ///
+    /// # Safety
+    /// `ptr` is live, allocated with `old_size` and `MIN_ALIGN`; `new_size > 0`.
+    unsafe fn realloc(&mut self, ptr: *mut u8, old_size: usize, new_size: usize) -> *mut u8;
+
+    /// Bytes this backend has taken from `memory.grow`.
+    fn heap_bytes(&self) -> usize;
+}
+
+/// Shared fallback for `realloc`: allocate, copy, free.
+///
+/// # Safety
+/// As for [`Backend::realloc`].
+pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(
+    b: &mut B,
+    ptr: *mut u8,
+    old_size: usize,
+    new_size: usize,
+) -> *mut u8 {
+    // SAFETY: new_size > 0 and MIN_ALIGN is a power of two (caller contract).
+    let new = unsafe { b.alloc(new_size, MIN_ALIGN) };
+    if !new.is_null() {
+        // SAFETY: both blocks are live, distinct, and hold at least the copied length.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, new, old_size.min(new_size));
+            b.free(ptr, old_size, MIN_ALIGN);
+        }
+    }
+    new
+}
+
+#[cfg(all(target_arch = "wasm32", not(any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc"))))]
+compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc or talc");
+
+#[cfg(all(target_arch = "wasm32", any(
+    all(feature = "dlmalloc", feature = "wee_alloc"),
+    all(feature = "dlmalloc", feature = "talc"),
+    all(feature = "wee_alloc", feature = "talc"),
+)))]
+compile_error!("linalloc: backend features are exclusive; build with --no-default-features --features <one>");
+
+/// The backend compiled into this build.
+#[cfg(all(target_arch = "wasm32", feature = "dlmalloc"))]
+pub type Selected = dl::DlBackend<crate::grow::WasmPages>;
+/// The backend compiled into this build.
+#[cfg(all(target_arch = "wasm32", feature = "talc"))]
+pub type Selected = talc::TalcBackend<crate::grow::WasmPages>;
+/// The backend compiled into this build.
+#[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
+pub type Selected = wee::WeeBackend;
+
+/// A fresh instance of the selected backend, usable in a `static`.
+#[cfg(all(target_arch = "wasm32", feature = "dlmalloc"))]
+pub const fn selected() -> Selected {
+    dl::DlBackend::new(crate::grow::WasmPages::new())
+}
+/// A fresh instance of the selected backend, usable in a `static`.
+#[cfg(all(target_arch = "wasm32", feature = "talc"))]
+pub const fn selected() -> Selected {
+    talc::TalcBackend::new(crate::grow::WasmPages::new())
+}
+/// A fresh instance of the selected backend, usable in a `static`.
+#[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
+pub const fn selected() -> Selected {
+    wee::WeeBackend::new()
+}

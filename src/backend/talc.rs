@@ -1,0 +1,93 @@
+//! talc backend: a binning allocator with in-place realloc, fed with pages
+//! from our [`Grow`] seam; consecutive grows extend the same arena.
+
+use super::{realloc_by_copy, Backend};
+use crate::grow::{pages_for, Grow};
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use talc::base::{binning::Binning, Talc, CHUNK_UNIT};
+use talc::wasm::WasmBinning;
+
+/// talc's memory source: grow pages, extend the arena when they are adjacent.
+#[derive(Debug)]
+pub struct GrowSource<G: Grow> {
+    pages: G,
+    end: Option<NonNull<u8>>,
+}
+
+// SAFETY: `acquire` only claims/extends with regions fresh from `Grow`, and
+// never calls back into the allocator.
+unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
+    fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
+        // Room for the chunk, its tag, alignment slack and (first time) the
+        // bin table talc keeps at the start of its first arena.
+        let need = layout
+            .size()
+            .checked_add(layout.align() + 4 * CHUNK_UNIT + talc::min_first_heap_size::<B>())
+            .ok_or(())?;
+        let pages = pages_for(need).ok_or(())?;
+        let base = talc.source.pages.grow(pages);
+        if base.is_null() {
+            return Err(());
+        }
+        let bytes = pages * crate::grow::PAGE;
+        let new_end = (base as usize).saturating_add(bytes) as *mut u8;
+        if let Some(old_end) = talc.source.end {
+            if old_end.as_ptr() == base {
+                // SAFETY: [old_end, new_end) is fresh memory directly after the arena.
+                talc.source.end = Some(unsafe { talc.extend(old_end, new_end) });
+                return Ok(());
+            }
+        }
+        // SAFETY: [base, base + bytes) is fresh, unused memory we now own.
+        talc.source.end = unsafe { talc.claim(base, bytes) };
+        talc.source.end.map(|_| ()).ok_or(())
+    }
+}
+
+/// The talc backend.
+pub struct TalcBackend<G: Grow + core::fmt::Debug>(Talc<GrowSource<G>, WasmBinning>);
+
+impl<G: Grow + core::fmt::Debug> TalcBackend<G> {
+    /// A talc that takes pages from `pages`.
+    pub const fn new(pages: G) -> Self {
+        Self(Talc::new(GrowSource { pages, end: None }))
+    }
+}
+
+#[inline]
+fn layout(size: usize, align: usize) -> Layout {
+    // SAFETY: Heap only passes power-of-two aligns and sizes far below isize::MAX.
+    unsafe { Layout::from_size_align_unchecked(size, align) }
+}
+
+// SAFETY: talc returns disjoint blocks of the requested layout, from regions
+// handed out by `GrowSource` only.
+unsafe impl<G: Grow + core::fmt::Debug> Backend for TalcBackend<G> {
+    #[inline]
+    unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: size > 0 (trait contract).
+        match unsafe { self.0.allocate(layout(size, align)) } {
+            Some(p) => p.as_ptr(),
+            None => core::ptr::null_mut(),
+        }
+    }
+    #[inline]
+    unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize) {
+        // SAFETY: ptr was allocated with this layout (trait contract).
+        unsafe { self.0.deallocate(ptr, layout(size, align)) }
+    }
+    #[inline]
+    unsafe fn realloc(&mut self, ptr: *mut u8, old: usize, new_size: usize) -> *mut u8 {
+        // SAFETY: ptr is live with layout (old, MIN_ALIGN) and new_size > 0.
+        unsafe {
+            if self.0.try_realloc_in_place(ptr, layout(old, super::MIN_ALIGN), new_size) {
+                return ptr;
+            }
+            realloc_by_copy(self, ptr, old, new_size)
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        self.0.source.pages.grown_bytes()
+    }
+}

@@ -1,0 +1,245 @@
+//! Host tests of `Heap` over the real backend code, fed by `FakePages`.
+
+use super::Heap;
+use crate::backend::Backend;
+use crate::grow::{FakePages, PAGE};
+use std::alloc::{alloc_zeroed, Layout};
+use std::vec::Vec;
+
+/// A zeroed, page-aligned buffer of `pages` pages, leaked for the test's life.
+fn fake_memory(pages: usize) -> (FakePages, usize, usize) {
+    let layout = Layout::from_size_align(pages * PAGE, PAGE).unwrap();
+    // SAFETY: non-zero size.
+    let base = unsafe { alloc_zeroed(layout) };
+    assert!(!base.is_null());
+    // SAFETY: the buffer is fresh, zeroed, aligned and leaked.
+    let fake = unsafe { FakePages::new(base, pages) };
+    (fake, base as usize, base as usize + pages * PAGE)
+}
+
+/// xorshift32: the same sequence on every run for a given seed.
+struct Rng(u32);
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u32) -> u32 {
+        self.next() % n
+    }
+}
+
+fn fill(p: *mut u8, len: usize, tag: u8) {
+    for i in 0..len {
+        // SAFETY: p is a live block of at least len bytes.
+        unsafe { p.add(i).write(tag.wrapping_add(i as u8)) };
+    }
+}
+
+fn check(p: *const u8, len: usize, tag: u8) {
+    for i in 0..len {
+        // SAFETY: p is a live block of at least len bytes.
+        let b = unsafe { p.add(i).read() };
+        assert_eq!(b, tag.wrapping_add(i as u8), "byte {i} of block {p:?} changed");
+    }
+}
+
+fn basics<B: Backend>(mut h: Heap<B>) {
+    let a = h.malloc(1);
+    let b = h.malloc(0);
+    let c = h.malloc(0);
+    assert!(!a.is_null() && !b.is_null() && !c.is_null());
+    assert!(b != c, "malloc(0) must return unique pointers");
+    for p in [a, b, c] {
+        assert_eq!(p as usize % 8, 0);
+    }
+    let s = h.stats();
+    assert_eq!((s.live, s.total, s.in_use), (3, 3, 1));
+    unsafe {
+        h.free(core::ptr::null_mut());
+        h.free(a);
+        h.free(b);
+        h.free(c);
+    }
+    let s = h.stats();
+    assert_eq!((s.live, s.total, s.in_use, s.peak, s.failed), (0, 3, 0, 1, 0));
+}
+
+fn edge_cases<B: Backend>(mut h: Heap<B>) {
+    assert!(h.malloc(0xFFFF_FFF0).is_null());
+    assert!(h.malloc(0xFFFF_FFF8).is_null());
+    assert!(h.calloc(0x1_0000, 0x1_0000).is_null());
+    assert!(h.calloc(usize::MAX, 2).is_null());
+    assert!(h.aligned_alloc(3, 8).is_null());
+    assert!(h.aligned_alloc(131072, 8).is_null());
+    assert_eq!(h.stats().failed, 6);
+    assert_eq!(h.stats().live, 0);
+
+    let z = h.calloc(100, 7);
+    unsafe { assert!(std::slice::from_raw_parts(z, 700).iter().all(|&b| b == 0)) };
+    fill(z, 700, 1);
+    unsafe { h.free(z) };
+    let z = h.calloc(7, 100);
+    unsafe { assert!(std::slice::from_raw_parts(z, 700).iter().all(|&b| b == 0), "calloc reused dirty memory") };
+
+    let mut align = 1;
+    while align <= 65536 {
+        let p = h.aligned_alloc(align, 24);
+        assert!(!p.is_null(), "aligned_alloc({align})");
+        assert_eq!(p as usize % align, 0, "alignment {align}");
+        fill(p, 24, align as u8);
+        let q = unsafe { h.realloc(p, 5000) };
+        assert_eq!(q as usize % align, 0, "realloc kept alignment {align}");
+        check(q, 24, align as u8);
+        unsafe { h.free(q) };
+        align *= 2;
+    }
+    unsafe { h.free(z) };
+
+    // realloc: C semantics
+    let p = unsafe { h.realloc(core::ptr::null_mut(), 10) };
+    assert!(!p.is_null());
+    fill(p, 10, 9);
+    let p = unsafe { h.realloc(p, 100_000) };
+    check(p, 10, 9);
+    let p = unsafe { h.realloc(p, 3) };
+    check(p, 3, 9);
+    assert_eq!(h.stats().in_use, 3);
+    assert!(unsafe { h.realloc(p, 0) }.is_null());
+    assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
+}
+
+fn out_of_memory<B: Backend>(mut h: Heap<B>) {
+    let mut live = Vec::new();
+    loop {
+        let p = h.malloc(10_000);
+        if p.is_null() {
+            break;
+        }
+        fill(p, 16, live.len() as u8);
+        live.push(p);
+        assert!(live.len() < 100_000, "fake memory never ran out");
+    }
+    assert!(live.len() > 10);
+    assert!(h.stats().failed >= 1);
+    // realloc failure leaves the block intact
+    let last = *live.last().unwrap();
+    assert!(unsafe { h.realloc(last, 50 * PAGE) }.is_null());
+    check(last, 16, (live.len() - 1) as u8);
+    for (i, p) in live.iter().enumerate() {
+        check(*p, 16, i as u8);
+        unsafe { h.free(*p) };
+    }
+    assert_eq!(h.stats().in_use, 0);
+    let again: Vec<_> = (0..live.len()).map(|_| h.malloc(10_000)).collect();
+    assert!(again.iter().all(|p| !p.is_null()), "memory freed after OOM is usable again");
+}
+
+/// Random trace against a shadow model: no overlap, alignment, contents kept,
+/// every block inside the pages the backend grew.
+fn random_trace<B: Backend>(mut h: Heap<B>, lo: usize, hi: usize, seed: u32, ops: usize) {
+    let mut rng = Rng(seed);
+    let mut live: Vec<(usize, usize, u8)> = Vec::new();
+    for op in 0..ops {
+        let r = rng.below(10);
+        if r < 5 || live.is_empty() {
+            let big = rng.below(8) == 0;
+            let size = rng.below(if big { 20_000 } else { 256 }) as usize;
+            let wide = rng.below(16) == 0;
+            let align = 1usize << rng.below(if wide { 13 } else { 4 });
+            let p = if align > 8 { h.aligned_alloc(align, size) } else { h.malloc(size) };
+            assert!(!p.is_null(), "seed {seed} op {op}: OOM");
+            let a = p as usize;
+            assert_eq!(a % align, 0, "seed {seed} op {op}");
+            assert!(a >= lo && a + size <= hi, "seed {seed} op {op}: block outside grown pages");
+            let tag = rng.next() as u8;
+            fill(p, size, tag);
+            live.push((a, size, tag));
+        } else if r < 8 {
+            let i = rng.below(live.len() as u32) as usize;
+            let (a, size, tag) = live.swap_remove(i);
+            check(a as *const u8, size, tag);
+            unsafe { h.free(a as *mut u8) };
+        } else {
+            let i = rng.below(live.len() as u32) as usize;
+            let (a, size, tag) = live[i];
+            let new_size = rng.below(3000) as usize + 1;
+            let p = unsafe { h.realloc(a as *mut u8, new_size) };
+            assert!(!p.is_null(), "seed {seed} op {op}: realloc OOM");
+            check(p, size.min(new_size), tag);
+            fill(p, new_size, tag);
+            live[i] = (p as usize, new_size, tag);
+        }
+        if op % 512 == 0 {
+            let mut sorted: Vec<_> = live.iter().map(|&(a, s, _)| (a, s)).collect();
+            sorted.sort();
+            for w in sorted.windows(2) {
+                assert!(w[0].0 + w[0].1.max(1) <= w[1].0, "seed {seed} op {op}: overlap {w:?}");
+            }
+        }
+    }
+    let expect: usize = live.iter().map(|l| l.1).sum();
+    assert_eq!(h.stats().in_use, expect, "seed {seed}: in-use bytes");
+    assert_eq!(h.stats().live, live.len());
+    for (a, size, tag) in live.drain(..) {
+        check(a as *const u8, size, tag);
+        unsafe { h.free(a as *mut u8) };
+    }
+    assert_eq!((h.stats().in_use, h.stats().live), (0, 0));
+    assert!(h.heap_bytes() > 0 || cfg!(feature = "wee_alloc"));
+}
+
+macro_rules! backend_tests {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+            #[allow(unused)]
+            fn heap(pages: usize) -> (Heap<impl Backend>, usize, usize) {
+                let (fake, lo, hi) = fake_memory(pages);
+                #[allow(clippy::redundant_closure_call)]
+                (Heap::new(($make)(fake)), lo, hi)
+            }
+            #[test]
+            fn basics() {
+                super::basics(heap(64).0)
+            }
+            #[test]
+            fn edge_cases() {
+                super::edge_cases(heap(64).0)
+            }
+            #[test]
+            fn out_of_memory() {
+                super::out_of_memory(heap(16).0)
+            }
+            #[test]
+            fn random_trace() {
+                for seed in [1, 0xC0FFEE, 0xDEADBEEF] {
+                    let (h, lo, hi) = heap(512);
+                    super::random_trace(h, lo, hi, seed, 20_000)
+                }
+            }
+            #[test]
+            fn stats_peak_tracks_high_water() {
+                let (mut h, _, _) = heap(64);
+                let a = h.malloc(1000);
+                let b = h.malloc(500);
+                unsafe { h.free(a) };
+                let c = h.malloc(200);
+                assert_eq!(h.stats().peak, 1500);
+                assert_eq!(h.stats().in_use, 700);
+                unsafe { h.free(b); h.free(c) };
+                assert_eq!(h.stats().in_use, 0);
+                assert!(h.heap_bytes() >= PAGE);
+            }
+        }
+    };
+}
+
+#[cfg(feature = "dlmalloc")]
+backend_tests!(dlmalloc, crate::backend::dl::DlBackend::new);
+#[cfg(feature = "talc")]
+backend_tests!(talc, crate::backend::talc::TalcBackend::new);

@@ -1,0 +1,57 @@
+//! Heap counters, kept exact by `Heap` on every allocation path.
+
+/// Counters exported as `stats_*`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Blocks currently live.
+    pub live: usize,
+    /// Successful allocations since start (realloc that moves or resizes counts once).
+    pub total: usize,
+    /// Allocation requests that returned 0.
+    pub failed: usize,
+    /// Requested bytes of live blocks.
+    pub in_use: usize,
+    /// High-water mark of `in_use`.
+    pub peak: usize,
+}
+
+impl Stats {
+    /// All zero, usable in a `static`.
+    pub const fn new() -> Self {
+        Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0 }
+    }
+
+    /// A block of `size` requested bytes became live.
+    #[inline]
+    pub fn on_alloc(&mut self, size: usize) {
+        self.live += 1;
+        self.total += 1;
+        self.in_use += size;
+        if self.in_use > self.peak {
+            self.peak = self.in_use;
+        }
+    }
+
+    /// A live block of `size` requested bytes was freed.
+    #[inline]
+    pub fn on_free(&mut self, size: usize) {
+        self.live -= 1;
+        self.in_use -= size;
+    }
+
+    /// A live block changed from `old` to `new` requested bytes.
+    #[inline]
+    pub fn on_resize(&mut self, old: usize, new: usize) {
+        self.total += 1;
+        self.in_use = self.in_use - old + new;
+        if self.in_use > self.peak {
+            self.peak = self.in_use;
+        }
+    }
+
+    /// A request could not be satisfied.
+    #[inline]
+    pub fn on_fail(&mut self) {
+        self.failed += 1;
+    }
+}
