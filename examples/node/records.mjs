@@ -1,22 +1,29 @@
-// The ID/X/Y record demo in Node, on the raw exports of the drop-in file:
-// create records in wasm memory, read them back, free them, show the stats.
-import { readFileSync } from 'node:fs';
+// The ID/X/Y record demo in Node, through the loader: records live in wasm
+// memory; the table below is read back from it. `make demo` runs this.
+import { load } from '../../js/linalloc.js';
 
-const url = new URL('../../dist/linalloc.wasm', import.meta.url);
-const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-const { instance } = await WebAssembly.instantiate(readFileSync(url), { env: { memory } });
-const x = instance.exports;
+const heap = await load();
+const records = [
+  heap.createRecord(1, 0.5, 2.25),
+  heap.createRecord(2, -3, 4.75),
+  heap.createRecord(3, 10.125, -1),
+  heap.createRecord(42, Math.PI, Math.E),
+];
+records[1].x += 1; // fields are read and written in place
 
-const points = [[1, 0.5, 2.25], [2, -3, 4.75], [3, 10.125, -1], [42, Math.PI, Math.E]];
-const ptrs = points.map(([id, px, py]) => x.createRecord(id, px, py) >>> 0);
+console.table(records.map((r) => r.toJSON()));
 
-const dv = new DataView(memory.buffer); // fresh: taken after the last allocation
-console.log('ptr        id    x            y');
-for (const p of ptrs) {
-  const row = [dv.getUint32(p, true), dv.getFloat64(p + 8, true), dv.getFloat64(p + 16, true)];
-  console.log(`${String(p).padEnd(10)} ${String(row[0]).padEnd(5)} ${String(row[1]).padEnd(12)} ${row[2]}`);
-}
-const stats = () => `live=${x.stats_live_allocations()} inUse=${x.stats_in_use_bytes()}B heap=${x.stats_heap_bytes()}B memory=${memory.buffer.byteLength}B`;
-console.log('stats:', stats());
-ptrs.forEach((p) => x.deleteRecord(p));
-console.log('after deleteRecord:', stats());
+// Memory growth does not invalidate records: force the heap to grow.
+const filler = heap.malloc(8 << 20);
+console.log(`after a growth to ${heap.stats().pages} pages, record 42 still reads`, records[3].toJSON());
+heap.free(filler);
+
+const s = heap.stats();
+console.log(`stats: ${s.liveAllocations} live blocks, ${s.inUseBytes} bytes in use (peak ${s.peakInUseBytes}), heap ${s.heapBytes} bytes, memory ${s.pages} pages`);
+records.forEach((r) => r.free());
+console.log(`after free(): ${heap.stats().liveAllocations} live blocks, ${heap.stats().inUseBytes} bytes in use`);
+
+console.log(`
+The same demo in a browser:  make serve   then open the printed URLs
+  examples/plain/    the drop-in file with 30 lines of hand-written JS, no loader
+  examples/records/  the records app on the loader (form, table, plot, heap map)`);

@@ -1,0 +1,156 @@
+// Types for js/linalloc.js, the linalloc loader.
+
+/** Bytes in one WebAssembly page (65536). */
+export const PAGE_SIZE: number;
+/** Most pages a wasm32 memory can have (65536 = 4 GiB). */
+export const MAX_PAGES: number;
+/** Exports every linalloc module provides. */
+export const ABI_EXPORTS: readonly string[];
+
+export type Source =
+  | string
+  | URL
+  | Response
+  | Promise<Response>
+  | ArrayBuffer
+  | ArrayBufferView
+  | WebAssembly.Module;
+
+export interface LoadOptions {
+  /** A caller-created memory, used as is (must have at least the module's minimum pages). */
+  memory?: WebAssembly.Memory;
+  /** Pages of the memory the loader creates (default: the module's minimum, at least 2). */
+  initial?: number;
+  /** Its maximum in pages (default 65536 = 4 GiB; smaller where the engine refuses). */
+  maximum?: number;
+  /** Remember live blocks allocated through the helpers (see `Heap.liveBlocks`). */
+  track?: boolean;
+  /** Reserved for the threads build; must be omitted or false. */
+  shared?: boolean;
+  /** Extra imports, by module name, for modules that need more than env.memory. */
+  imports?: Record<string, Record<string, unknown>>;
+}
+
+export interface HeapStats {
+  inUseBytes: number;
+  peakInUseBytes: number;
+  liveAllocations: number;
+  totalAllocations: number;
+  failedAllocations: number;
+  heapBytes: number;
+  memoryBytes: number;
+  pages: number;
+}
+
+export interface LiveBlock {
+  ptr: number;
+  size: number;
+  /** JS stack of the allocation site. */
+  readonly stack: string | undefined;
+}
+
+export interface RecordJSON {
+  ptr: number;
+  id: number;
+  x: number;
+  y: number;
+}
+
+/** Loads the allocator module; `load()` with no arguments is idempotent. */
+export function load(source?: Source, options?: LoadOptions): Promise<Heap>;
+
+/** Compiles any supported source, with the loader's errors. */
+export function compileSource(source: Source): Promise<{ module: WebAssembly.Module; bytes: Uint8Array | null; url: string }>;
+
+/** Creates a memory, retrying smaller maxima where the engine refuses to reserve `maximum`. */
+export function createMemory(initial: number, maximum?: number): { memory: WebAssembly.Memory; maximum: number };
+
+/** Throws LinkError naming every import of `module` that `imports` lacks. */
+export function checkImports(module: WebAssembly.Module, imports: Record<string, Record<string, unknown>>, what?: string): void;
+
+export class Heap {
+  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, maximum?: number | null);
+  readonly exports: WebAssembly.Exports;
+  readonly memory: WebAssembly.Memory;
+
+  malloc(size: number): number;
+  free(ptr: number): void;
+  calloc(n: number, size: number): number;
+  realloc(ptr: number, size: number): number;
+  alignedAlloc(align: number, size: number): number;
+
+  readonly u8: Uint8Array;
+  readonly i8: Int8Array;
+  readonly u16: Uint16Array;
+  readonly i16: Int16Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+  readonly dataView: DataView;
+
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  readonly HEAP8: Int8Array;
+  readonly HEAPU8: Uint8Array;
+  readonly HEAP16: Int16Array;
+  readonly HEAPU16: Uint16Array;
+  readonly HEAP32: Int32Array;
+  readonly HEAPU32: Uint32Array;
+  readonly HEAPF32: Float32Array;
+  readonly HEAPF64: Float64Array;
+
+  writeBytes(bytes: ArrayBuffer | ArrayBufferView): number;
+  readBytes(ptr: number, len: number): Uint8Array;
+  writeString(str: string): number;
+  readString(ptr: number, len?: number): string;
+  writeArray(array: Exclude<ArrayBufferView, DataView>): number;
+  readArray<T extends Exclude<ArrayBufferView, DataView>>(
+    Type: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+    ptr: number,
+    length: number,
+  ): T;
+
+  createRecord(id: number, x: number, y: number): Record;
+  record(ptr: number): Record;
+
+  stats(): HeapStats;
+  tracking: boolean;
+  liveBlocks(): LiveBlock[];
+}
+
+export class Record {
+  constructor(heap: Heap, ptr: number);
+  readonly ptr: number;
+  id: number;
+  x: number;
+  y: number;
+  toJSON(): RecordJSON;
+  free(): void;
+}
+
+export class LinallocError extends Error {
+  constructor(message: string, code: string, details?: object);
+  readonly code: string;
+}
+export class LoadError extends LinallocError {
+  url?: string;
+  status?: number;
+  missing?: string[];
+}
+export class LinkError extends LinallocError {
+  missing?: { module: string; name: string; kind: string }[];
+}
+export class MemoryError extends LinallocError {
+  pages?: number;
+  minimum?: number;
+  initial?: number;
+  maximum?: number;
+}
+export class OutOfMemoryError extends LinallocError {
+  size: number;
+  pages: number;
+  maximum: number | null;
+  stats: HeapStats;
+}
+export class UseAfterFreeError extends LinallocError {}

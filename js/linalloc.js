@@ -1,0 +1,699 @@
+// linalloc loader: loads the drop-in allocator module in browsers and Node,
+// and wraps it in a `Heap` with always-fresh views, copy helpers, records
+// and clear errors. Hand-written, dependency-free ES module.
+//
+// Hot paths (`malloc`/`free`, the view getters) do one comparison and one
+// call; everything else is kept out of them.
+
+import { ABI_EXPORTS, hasWasmMagic, memoryImportLimits } from './wasm-info.js';
+
+export { ABI_EXPORTS };
+
+/** Bytes in one WebAssembly page. */
+export const PAGE_SIZE = 65536;
+/** Most pages a wasm32 memory can have (4 GiB). */
+export const MAX_PAGES = 65536;
+
+const IS_NODE = typeof process === 'object' && process.versions != null && process.versions.node != null;
+
+// ---------------------------------------------------------------- errors
+
+/** Base class of every error the loader throws; `code` is stable. */
+export class LinallocError extends Error {
+  /**
+   * @param {string} message what happened and what to do
+   * @param {string} code stable machine-readable code
+   * @param {object} [details] extra facts (sizes, URLs, names)
+   */
+  constructor(message, code, details = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    Object.assign(this, details);
+  }
+}
+
+/** The module could not be fetched, read, compiled, or is not a linalloc module. */
+export class LoadError extends LinallocError {}
+
+/** The module needs imports that were not provided. */
+export class LinkError extends LinallocError {}
+
+/** The memory is too small for the module, or its limits are inconsistent. */
+export class MemoryError extends LinallocError {}
+
+/** A helper could not allocate: the memory cannot grow any further. */
+export class OutOfMemoryError extends LinallocError {}
+
+/** A `Record` was used after `free()`. */
+export class UseAfterFreeError extends LinallocError {}
+
+// ---------------------------------------------------------------- fetching
+
+let warnedMime = false;
+let warnedMaximum = false;
+const warn = (msg) => (typeof console !== 'undefined' ? console.warn(`linalloc: ${msg}`) : undefined);
+
+function describeBytes(bytes) {
+  const head = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 40)).replace(/[^\x20-\x7e]/g, '.');
+  return `first bytes: ${head || '(empty)'} ("${text}")`;
+}
+
+/** Throws a LoadError unless `bytes` compile; returns the module. */
+async function compileBytes(bytes, where) {
+  if (!hasWasmMagic(bytes)) {
+    const html = /^\s*</.test(new TextDecoder().decode(bytes.subarray(0, 64)));
+    throw new LoadError(
+      `${where} is not a WebAssembly module${html ? ' (it looks like an HTML page: a wrong URL or an error page from the server?)' : ''}; ${describeBytes(bytes)}. ` +
+        'Check the URL and that the server sends the .wasm file itself.',
+      'NOT_WASM',
+      { url: where, firstBytes: bytes.slice(0, 16) },
+    );
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new LoadError(`${where} is a damaged or unsupported WebAssembly module (${e.message}). Rebuild it or download it again.`, 'INVALID_WASM', {
+      url: where,
+      cause: e,
+    });
+  }
+}
+
+function toBytes(source) {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return null;
+}
+
+async function readNodeFile(url) {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(url));
+  } catch (e) {
+    const path = url instanceof URL ? decodeURIComponent(url.pathname) : url;
+    throw new LoadError(`could not read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}. Check the path (run \`make build\` to create dist/*.wasm).`, 'NOT_FOUND', {
+      url: String(url),
+      cause: e,
+    });
+  }
+}
+
+async function compileResponse(responsePromise, where) {
+  let response;
+  try {
+    response = await responsePromise;
+  } catch (e) {
+    throw new LoadError(`could not fetch ${where}: ${e.message}. Check the URL and that the server is running.`, 'FETCH_FAILED', { url: where, cause: e });
+  }
+  const url = response.url || where;
+  if (!response.ok) {
+    throw new LoadError(`fetching ${url} failed with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}. Check the URL and that the file is deployed.`, 'HTTP_ERROR', {
+      url,
+      status: response.status,
+    });
+  }
+  const type = (response.headers.get('content-type') || '').split(';')[0].trim();
+  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+    const spare = response.clone(); // to explain a failure with the bytes themselves
+    try {
+      const module = await WebAssembly.compileStreaming(response);
+      return { module, bytes: null, spare, url };
+    } catch {
+      return { module: await compileBytes(new Uint8Array(await spare.arrayBuffer()), url), bytes: null, spare: null, url };
+    }
+  }
+  if (!warnedMime) {
+    warnedMime = true;
+    warn(`${url} was served as "${type || 'no content type'}", not application/wasm; compiling without streaming. Configure the server to send application/wasm for .wasm files.`);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { module: await compileBytes(bytes, url), bytes, spare: null, url };
+}
+
+/**
+ * Compiles any supported source. Returns `{ module, bytes, url }` where
+ * `bytes` may be null (streamed); `moreBytes()` reads them when needed.
+ */
+export async function compileSource(source) {
+  if (source instanceof WebAssembly.Module) return { module: source, bytes: null, url: '(WebAssembly.Module)' };
+  const bytes = toBytes(source);
+  if (bytes) return { module: await compileBytes(bytes, '(bytes)'), bytes, url: '(bytes)' };
+  if (typeof Response !== 'undefined' && (source instanceof Response || (source && typeof source.then === 'function'))) {
+    return compileResponse(source, '(Response)');
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    if (IS_NODE) {
+      const s = String(source);
+      if (source instanceof URL ? source.protocol === 'file:' : !/^[a-z][a-z0-9+.-]*:/i.test(s) || s.startsWith('file:')) {
+        const target = source instanceof URL || s.startsWith('file:') ? new URL(s) : s;
+        const fileBytes = await readNodeFile(target);
+        return { module: await compileBytes(fileBytes, s), bytes: fileBytes, url: s };
+      }
+    }
+    const url = String(source);
+    return compileResponse(fetch(url), url);
+  }
+  throw new TypeError(`linalloc: cannot load from ${Object.prototype.toString.call(source)}; pass a URL or path, a Response, bytes (ArrayBuffer or typed array) or a WebAssembly.Module`);
+}
+
+async function bytesOf(compiled) {
+  if (compiled.bytes) return compiled.bytes;
+  if (compiled.spare) {
+    compiled.bytes = new Uint8Array(await compiled.spare.arrayBuffer());
+    compiled.spare = null;
+  }
+  return compiled.bytes;
+}
+
+// ---------------------------------------------------------------- memory
+
+/**
+ * Creates a memory of `initial` pages with `maximum` pages; when the engine
+ * refuses to reserve that much (some 32-bit and mobile browsers), retries
+ * with smaller maxima and warns once.
+ */
+export function createMemory(initial, maximum = MAX_PAGES) {
+  checkPages('initial', initial);
+  checkPages('maximum', maximum);
+  if (maximum < initial) {
+    throw new MemoryError(`maximum (${maximum} pages) is below initial (${initial} pages); pass a maximum of at least ${initial}.`, 'BAD_LIMITS', { initial, maximum });
+  }
+  for (let max = maximum; ; max = Math.max(initial, max >>> 1)) {
+    try {
+      const memory = new WebAssembly.Memory({ initial, maximum: max });
+      if (max !== maximum && !warnedMaximum) {
+        warnedMaximum = true;
+        warn(`this engine could not reserve a memory with maximum ${maximum} pages; using maximum ${max} pages (${(max * PAGE_SIZE) / 2 ** 20} MiB).`);
+      }
+      return { memory, maximum: max };
+    } catch (e) {
+      if (max === initial) {
+        throw new MemoryError(`the engine refused a memory of ${initial} pages (${e.message}). Use a smaller initial size.`, 'MEMORY_REFUSED', { initial, maximum, cause: e });
+      }
+    }
+  }
+}
+
+function checkPages(what, n) {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGES) {
+    throw new RangeError(`linalloc: ${what} must be a whole number of 64 KiB pages between 0 and ${MAX_PAGES}, got ${n}`);
+  }
+}
+
+// ---------------------------------------------------------------- linking
+
+function describeImport(i) {
+  return `${i.module}.${i.name} (${i.kind})`;
+}
+
+/**
+ * Checks that `imports` satisfies every import of `module`; throws the
+ * loader's LinkError naming each missing one.
+ */
+export function checkImports(module, imports, what = 'the module') {
+  const missing = [];
+  for (const i of WebAssembly.Module.imports(module)) {
+    const v = imports[i.module]?.[i.name];
+    const ok =
+      i.kind === 'function' ? typeof v === 'function'
+      : i.kind === 'memory' ? v instanceof WebAssembly.Memory
+      : i.kind === 'table' ? v instanceof WebAssembly.Table
+      : i.kind === 'global' ? v instanceof WebAssembly.Global || typeof v === 'number' || typeof v === 'bigint'
+      : v !== undefined;
+    if (!ok) missing.push(i);
+  }
+  if (missing.length) {
+    const provided = Object.entries(imports).flatMap(([m, o]) => Object.keys(o || {}).map((n) => `${m}.${n}`));
+    throw new LinkError(
+      `${what} needs ${missing.length} import${missing.length > 1 ? 's' : ''} that ${missing.length > 1 ? 'were' : 'was'} not provided: ${missing.map(describeImport).join(', ')}. ` +
+        `Provided: ${provided.join(', ') || 'nothing'}. Pass the missing ones in options.imports, e.g. { imports: { ${missing[0].module}: { ${missing[0].name}: ... } } }.`,
+      'MISSING_IMPORT',
+      { missing: missing.map((i) => ({ module: i.module, name: i.name, kind: i.kind })) },
+    );
+  }
+}
+
+// ---------------------------------------------------------------- load
+
+let defaultLoad = null;
+
+/**
+ * Loads the allocator module and returns a ready `Heap`.
+ *
+ * @param {string|URL|Response|Promise<Response>|ArrayBuffer|ArrayBufferView|WebAssembly.Module} [source]
+ *   defaults to `dist/linalloc.wasm` next to this file's folder
+ * @param {object} [options]
+ * @param {WebAssembly.Memory} [options.memory] a caller-created memory, used as is
+ * @param {number} [options.initial] pages of the memory the loader creates (default: the module's minimum, at least 2)
+ * @param {number} [options.maximum] its maximum in pages (default 65536 = 4 GiB)
+ * @param {boolean} [options.track] remember live blocks allocated through the helpers
+ * @param {object} [options.imports] extra imports for modules that need them
+ * @returns {Promise<Heap>}
+ */
+export function load(source, options) {
+  if (source === undefined && options === undefined) {
+    // Idempotent: the default heap is loaded once.
+    defaultLoad ??= loadUncached(new URL('../dist/linalloc.wasm', import.meta.url), {});
+    defaultLoad.catch(() => (defaultLoad = null));
+    return defaultLoad;
+  }
+  return loadUncached(source ?? new URL('../dist/linalloc.wasm', import.meta.url), options ?? {});
+}
+
+async function loadUncached(source, options) {
+  if (options.shared) throw new LinallocError('shared memory needs the threads build, which is not available yet; omit `shared`.', 'UNSUPPORTED');
+  if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
+    throw new TypeError('linalloc: options.memory must be a WebAssembly.Memory');
+  }
+  const compiled = await compileSource(source);
+  const { module } = compiled;
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const missing = ABI_EXPORTS.filter((n) => !names.has(n));
+  if (missing.length) {
+    throw new LoadError(`${compiled.url} is a WebAssembly module but not a linalloc allocator: it lacks the exports ${missing.join(', ')}. Load dist/linalloc*.wasm.`, 'NOT_LINALLOC', {
+      url: compiled.url,
+      missing,
+    });
+  }
+  const memImport = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
+  const limits = memImport ? memoryImportLimits((await bytesOf(compiled)) ?? new Uint8Array(0)) : null;
+  const minimum = limits?.initial ?? 0;
+
+  let memory = options.memory;
+  let maximum = null;
+  if (memory) {
+    const pages = memory.buffer.byteLength / PAGE_SIZE;
+    if (limits && pages < minimum) {
+      throw new MemoryError(`the memory passed has ${pages} page${pages === 1 ? '' : 's'} but ${compiled.url} needs at least ${minimum}; create it with new WebAssembly.Memory({ initial: ${minimum} }) or more.`, 'MEMORY_TOO_SMALL', {
+        pages,
+        minimum,
+      });
+    }
+  } else {
+    const initial = options.initial ?? Math.max(2, minimum);
+    if (initial < minimum) {
+      throw new MemoryError(`initial ${initial} pages is below the module's minimum of ${minimum} pages; pass initial >= ${minimum}.`, 'MEMORY_TOO_SMALL', { pages: initial, minimum });
+    }
+    ({ memory, maximum } = createMemory(initial, options.maximum ?? MAX_PAGES));
+  }
+
+  const imports = { ...(options.imports || {}) };
+  imports.env = { ...(imports.env || {}), memory };
+  checkImports(module, imports, compiled.url);
+  let instance;
+  try {
+    instance = await WebAssembly.instantiate(module, imports);
+  } catch (e) {
+    if (e instanceof WebAssembly.LinkError && memImport) {
+      const bytes = await bytesOf(compiled);
+      const lim = bytes && memoryImportLimits(bytes);
+      const pages = memory.buffer.byteLength / PAGE_SIZE;
+      if (lim && pages < lim.initial) {
+        throw new MemoryError(`the memory has ${pages} pages but ${compiled.url} needs at least ${lim.initial}.`, 'MEMORY_TOO_SMALL', { pages, minimum: lim.initial });
+      }
+      throw new LinkError(`${compiled.url} could not be linked: ${e.message}`, 'LINK_FAILED', { cause: e });
+    }
+    throw new LinallocError(`${compiled.url} failed while starting: ${e.message}`, 'START_FAILED', { cause: e });
+  }
+  const heap = new Heap(instance, memory, maximum);
+  if (options.track) heap.tracking = true;
+  return heap;
+}
+
+// ---------------------------------------------------------------- heap
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+if (!LITTLE_ENDIAN) throw new Error('linalloc: typed-array views need a little-endian host, like WebAssembly memory');
+
+function badSize(what, value) {
+  if (typeof value !== 'number') return new TypeError(`linalloc: ${what} must be a number of bytes, got ${typeof value} ${JSON.stringify(value)}`);
+  return new RangeError(`linalloc: ${what} must be a whole number from 0 to 4294967295, got ${value}`);
+}
+
+function badPtr(value) {
+  if (typeof value !== 'number') return new TypeError(`linalloc: pointer must be a number, got ${typeof value} ${JSON.stringify(value)}`);
+  return new RangeError(`linalloc: pointer must be a whole number from 0 to 4294967295 (use ptr >>> 0 on raw export results), got ${value}`);
+}
+
+/**
+ * A loaded allocator: its exports, its memory, fresh views and helpers.
+ * Pointers are unsigned numbers, so addresses above 2 GiB are positive.
+ */
+export class Heap {
+  #x;
+  #memory;
+  #maximum;
+  #buffer = null;
+  #u8 = null;
+  #i8 = null;
+  #u16 = null;
+  #i16 = null;
+  #i32 = null;
+  #u32 = null;
+  #f32 = null;
+  #f64 = null;
+  #dv = null;
+  #tracked = null; // Map ptr -> { size, stack }
+
+  /**
+   * Wraps an instantiated linalloc module. Prefer `load()`.
+   * @param {WebAssembly.Instance} instance
+   * @param {WebAssembly.Memory} memory the memory it imported
+   * @param {number|null} [maximum] the memory's maximum in pages, when known
+   */
+  constructor(instance, memory, maximum = null) {
+    this.#x = instance.exports;
+    this.#memory = memory;
+    this.#maximum = maximum;
+    /** emscripten-style alias of `malloc`. */
+    this._malloc = (size) => this.malloc(size);
+    /** emscripten-style alias of `free`. */
+    this._free = (ptr) => this.free(ptr);
+  }
+
+  /** The raw exports of the module. */
+  get exports() {
+    return this.#x;
+  }
+
+  /** The `WebAssembly.Memory` the heap lives in. */
+  get memory() {
+    return this.#memory;
+  }
+
+  // -- allocation (hot path: one check, one call)
+
+  /** `size` bytes aligned to 8; returns the pointer, or 0 when out of memory (like C). */
+  malloc(size) {
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.malloc(size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#track(p, size);
+    return p;
+  }
+
+  /** Frees a block; 0 does nothing. */
+  free(ptr) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    if (this.#tracked !== null) this.#tracked.delete(ptr);
+    this.#x.free(ptr);
+  }
+
+  /** `n * size` zeroed bytes, or 0 (also on overflow). */
+  calloc(n, size) {
+    if (n >>> 0 !== n) throw badSize('n', n);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.calloc(n, size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#track(p, n * size);
+    return p;
+  }
+
+  /** C `realloc`; on failure returns 0 and `ptr` stays valid. */
+  realloc(ptr, size) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.realloc(ptr, size) >>> 0;
+    if (this.#tracked !== null && (p !== 0 || size === 0)) {
+      this.#tracked.delete(ptr);
+      if (p !== 0) this.#track(p, size);
+    }
+    return p;
+  }
+
+  /** `size` bytes aligned to `align` (a power of two up to 65536), or 0. */
+  alignedAlloc(align, size) {
+    if (align >>> 0 !== align) throw badSize('align', align);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.aligned_alloc(align, size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#track(p, size);
+    return p;
+  }
+
+  // -- views, rebuilt whenever memory.grow replaced the buffer
+
+  #fresh() {
+    const b = this.#memory.buffer;
+    if (b !== this.#buffer) {
+      this.#buffer = b;
+      this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
+    }
+    return b;
+  }
+
+  /** Uint8Array over the whole memory, never stale. */
+  get u8() {
+    const b = this.#fresh();
+    return (this.#u8 ??= new Uint8Array(b));
+  }
+  /** Int8Array over the whole memory, never stale. */
+  get i8() {
+    const b = this.#fresh();
+    return (this.#i8 ??= new Int8Array(b));
+  }
+  /** Uint16Array over the whole memory, never stale. */
+  get u16() {
+    const b = this.#fresh();
+    return (this.#u16 ??= new Uint16Array(b));
+  }
+  /** Int16Array over the whole memory, never stale. */
+  get i16() {
+    const b = this.#fresh();
+    return (this.#i16 ??= new Int16Array(b));
+  }
+  /** Int32Array over the whole memory, never stale. */
+  get i32() {
+    const b = this.#fresh();
+    return (this.#i32 ??= new Int32Array(b));
+  }
+  /** Uint32Array over the whole memory, never stale. */
+  get u32() {
+    const b = this.#fresh();
+    return (this.#u32 ??= new Uint32Array(b));
+  }
+  /** Float32Array over the whole memory, never stale. */
+  get f32() {
+    const b = this.#fresh();
+    return (this.#f32 ??= new Float32Array(b));
+  }
+  /** Float64Array over the whole memory, never stale. */
+  get f64() {
+    const b = this.#fresh();
+    return (this.#f64 ??= new Float64Array(b));
+  }
+  /** DataView over the whole memory, never stale. */
+  get dataView() {
+    const b = this.#fresh();
+    return (this.#dv ??= new DataView(b));
+  }
+
+  // emscripten-style aliases (always fresh)
+  /** Alias of `i8`. */ get HEAP8() { return this.i8; }
+  /** Alias of `u8`. */ get HEAPU8() { return this.u8; }
+  /** Alias of `i16`. */ get HEAP16() { return this.i16; }
+  /** Alias of `u16`. */ get HEAPU16() { return this.u16; }
+  /** Alias of `i32`. */ get HEAP32() { return this.i32; }
+  /** Alias of `u32`. */ get HEAPU32() { return this.u32; }
+  /** Alias of `f32`. */ get HEAPF32() { return this.f32; }
+  /** Alias of `f64`. */ get HEAPF64() { return this.f64; }
+
+  // -- copy helpers (throw OutOfMemoryError instead of returning 0)
+
+  #mustAlloc(size, align = 8) {
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = (align === 8 ? this.#x.malloc(size) : this.#x.aligned_alloc(align, size)) >>> 0;
+    if (p === 0) throw this.#oom(size);
+    if (this.#tracked !== null) this.#track(p, size);
+    return p;
+  }
+
+  #oom(size) {
+    const pages = this.#memory.buffer.byteLength / PAGE_SIZE;
+    const max = this.#maximum ?? 'unknown (memory passed by the caller)';
+    return new OutOfMemoryError(
+      `could not allocate ${size} bytes: the memory has ${pages} pages (${pages * PAGE_SIZE} bytes) and maximum ${max} pages, and memory.grow failed. ` +
+        'Free blocks you no longer need, or load with a larger `maximum`.',
+      'OUT_OF_MEMORY',
+      { size, pages, maximum: this.#maximum, stats: this.stats() },
+    );
+  }
+
+  #range(ptr, len) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    if (len >>> 0 !== len) throw badSize('length', len);
+    if (ptr + len > this.#fresh().byteLength) {
+      throw new RangeError(`linalloc: range ${ptr}..${ptr + len} is outside the memory (${this.#buffer.byteLength} bytes)`);
+    }
+  }
+
+  /** Copies `bytes` into a new block; returns its pointer. */
+  writeBytes(bytes) {
+    const src = toBytes(bytes);
+    if (!src) throw new TypeError('linalloc: writeBytes expects an ArrayBuffer or a typed array');
+    const p = this.#mustAlloc(src.length);
+    this.u8.set(src, p);
+    return p;
+  }
+
+  /** A copy of `len` bytes at `ptr`. */
+  readBytes(ptr, len) {
+    this.#range(ptr, len);
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  /** Writes `str` as NUL-terminated UTF-8 into a new block; returns its pointer. */
+  writeString(str) {
+    if (typeof str !== 'string') throw new TypeError(`linalloc: writeString expects a string, got ${typeof str}`);
+    const encoded = new TextEncoder().encode(str);
+    const p = this.#mustAlloc(encoded.length + 1);
+    const m = this.u8;
+    m.set(encoded, p);
+    m[p + encoded.length] = 0;
+    return p;
+  }
+
+  /** Reads UTF-8 at `ptr`: `len` bytes, or up to the first NUL when `len` is omitted. */
+  readString(ptr, len) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    const m = this.u8;
+    let end;
+    if (len === undefined) {
+      end = m.indexOf(0, ptr);
+      if (end < 0) throw new RangeError(`linalloc: no NUL terminator after ${ptr}`);
+    } else {
+      this.#range(ptr, len);
+      end = ptr + len;
+    }
+    return new TextDecoder().decode(m.subarray(ptr, end));
+  }
+
+  /** Copies a typed array into a new block aligned for its element type; returns its pointer. */
+  writeArray(array) {
+    if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new TypeError('linalloc: writeArray expects a typed array');
+    const p = this.#mustAlloc(array.byteLength, Math.max(8, array.BYTES_PER_ELEMENT));
+    this.u8.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), p);
+    return p;
+  }
+
+  /** A copy of `length` elements of `Type` (e.g. `Float64Array`) at `ptr`. */
+  readArray(Type, ptr, length) {
+    if (typeof Type !== 'function' || !Type.BYTES_PER_ELEMENT) throw new TypeError('linalloc: readArray expects a typed array constructor such as Float64Array');
+    if (length >>> 0 !== length) throw badSize('length', length);
+    this.#range(ptr, length * Type.BYTES_PER_ELEMENT);
+    if (ptr % Type.BYTES_PER_ELEMENT !== 0) throw new RangeError(`linalloc: ${Type.name} at ${ptr} is not aligned to ${Type.BYTES_PER_ELEMENT}`);
+    return new Type(this.#buffer.slice(ptr, ptr + length * Type.BYTES_PER_ELEMENT));
+  }
+
+  // -- records
+
+  /** Allocates an ID/X/Y record; throws OutOfMemoryError when the heap is full. */
+  createRecord(id, x, y) {
+    if (id >>> 0 !== id) throw new RangeError(`linalloc: record id must be a whole number from 0 to 4294967295, got ${id}`);
+    const p = this.#x.createRecord(id, x, y) >>> 0;
+    if (p === 0) throw this.#oom(24);
+    if (this.#tracked !== null) this.#track(p, 24);
+    return new Record(this, p);
+  }
+
+  /** Wraps an existing record pointer. */
+  record(ptr) {
+    if (ptr >>> 0 !== ptr || ptr === 0) throw badPtr(ptr);
+    return new Record(this, ptr);
+  }
+
+  // -- stats and tracking
+
+  /** Heap counters and memory size. */
+  stats() {
+    const x = this.#x;
+    const memoryBytes = this.#memory.buffer.byteLength;
+    return {
+      inUseBytes: x.stats_in_use_bytes() >>> 0,
+      peakInUseBytes: x.stats_peak_in_use_bytes() >>> 0,
+      liveAllocations: x.stats_live_allocations() >>> 0,
+      totalAllocations: x.stats_total_allocations() >>> 0,
+      failedAllocations: x.stats_failed_allocations() >>> 0,
+      heapBytes: x.stats_heap_bytes() >>> 0,
+      memoryBytes,
+      pages: memoryBytes / PAGE_SIZE,
+    };
+  }
+
+  /** When true, blocks allocated through this Heap are remembered (see `liveBlocks`). */
+  get tracking() {
+    return this.#tracked !== null;
+  }
+  set tracking(on) {
+    this.#tracked = on ? (this.#tracked ?? new Map()) : null;
+  }
+
+  #track(ptr, size) {
+    // V8 and SpiderMonkey capture frames here but format `.stack` lazily.
+    this.#tracked.set(ptr, { size, site: new Error('allocated here') });
+  }
+
+  /** Live blocks allocated through this Heap while tracking: `[{ ptr, size, stack }]`, by address. */
+  liveBlocks() {
+    if (this.#tracked === null) return [];
+    return [...this.#tracked].map(([ptr, b]) => ({ ptr, size: b.size, get stack() { return b.site.stack; } })).sort((a, b) => a.ptr - b.ptr);
+  }
+
+  /** @internal used by Record */
+  _forget(ptr) {
+    if (this.#tracked !== null) this.#tracked.delete(ptr);
+  }
+}
+
+/** An ID/X/Y record in wasm memory; fields read through fresh views. */
+export class Record {
+  #heap;
+  #ptr;
+
+  /** @param {Heap} heap @param {number} ptr */
+  constructor(heap, ptr) {
+    this.#heap = heap;
+    this.#ptr = ptr;
+  }
+
+  #p() {
+    if (this.#ptr === 0) throw new UseAfterFreeError('this record was freed; create a new one with heap.createRecord().', 'USE_AFTER_FREE');
+    return this.#ptr;
+  }
+
+  /** Address of the record (0 after `free()`). */
+  get ptr() {
+    return this.#ptr;
+  }
+  /** u32 at offset 0. */
+  get id() {
+    return this.#heap.u32[this.#p() >>> 2];
+  }
+  set id(v) {
+    this.#heap.u32[this.#p() >>> 2] = v;
+  }
+  /** f64 at offset 8. */
+  get x() {
+    return this.#heap.f64[(this.#p() + 8) / 8];
+  }
+  set x(v) {
+    this.#heap.f64[(this.#p() + 8) / 8] = v;
+  }
+  /** f64 at offset 16. */
+  get y() {
+    return this.#heap.f64[(this.#p() + 16) / 8];
+  }
+  set y(v) {
+    this.#heap.f64[(this.#p() + 16) / 8] = v;
+  }
+  /** `{ ptr, id, x, y }` */
+  toJSON() {
+    return { ptr: this.#p(), id: this.id, x: this.x, y: this.y };
+  }
+  /** Frees the record; any later use throws UseAfterFreeError. */
+  free() {
+    const p = this.#p();
+    this.#ptr = 0;
+    this.#heap._forget(p);
+    this.#heap.exports.deleteRecord(p);
+  }
+}
