@@ -1,0 +1,62 @@
+// The example pages in real headless Chromium: the plain drop-in page and
+// the records app, driven through their UI. Fails if a page throws.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBrowser, OUT } from './harness.mjs';
+
+let b;
+before(async () => { b = await startBrowser(); });
+after(async () => { await b?.close(); });
+
+test('examples/plain: the drop-in file with hand-written fetch + instantiate shows the records', async () => {
+  const { page, errors } = await b.open('examples/plain/');
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 10_000 });
+  const rows = await page.$$eval('#rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.deepEqual(rows.map((r) => r.slice(1)), [['1', '0.5', '2.25'], ['2', '-3', '4.75'], ['3', '10.125', '-1']]);
+  assert.match(await page.textContent('#stats'), /^3 records live, 0 after deleteRecord/);
+  await page.screenshot({ path: `${OUT}plain.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('examples/records: add through the form, delete, create 100 000; table, stats and heap map follow', async () => {
+  const { page, errors } = await b.open('examples/records/');
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 10_000 });
+  const rowCount = () => page.$$eval('#rows tr', (r) => r.length);
+  const stat = (k) => page.textContent(`dd[data-stat="${k}"]`);
+  assert.equal(await rowCount(), 3);
+  const pagesBefore = Number(await page.getAttribute('#heapmap', 'data-pages'));
+
+  await page.fill('input[name=id]', '77');
+  await page.fill('input[name=x]', '1.5');
+  await page.fill('input[name=y]', '-2.5');
+  await page.click('#add button[type=submit]');
+  assert.equal(await rowCount(), 4);
+  const first = await page.$$eval('#rows tr:first-child td', (tds) => tds.slice(1, 4).map((td) => td.textContent));
+  assert.deepEqual(first, ['77', '1.500', '-2.500']);
+  assert.equal(await stat('live allocations'), '4');
+  assert.equal(await page.getAttribute('#heapmap', 'data-blocks'), '4');
+
+  await page.click('#rows tr:first-child button.del');
+  assert.equal(await rowCount(), 3);
+  assert.equal(await stat('live allocations'), '3');
+
+  await page.click('#bulk');
+  await page.waitForFunction(() => document.querySelector('#count').textContent.includes('100,003'), null, { timeout: 30_000 });
+  assert.equal(await stat('live allocations'), '100003');
+  assert.equal(await rowCount(), 200, 'table shows the newest 200');
+  const pagesAfter = Number(await page.getAttribute('#heapmap', 'data-pages'));
+  assert.ok(pagesAfter > pagesBefore + 10, `heap map grew from ${pagesBefore} to ${pagesAfter} pages`);
+  const mapHeight = await page.$eval('#heapmap', (c) => c.height);
+  assert.ok(mapHeight >= pagesAfter * 4, 'one strip per page');
+  await page.screenshot({ path: `${OUT}records.png`, fullPage: true });
+
+  await page.setViewportSize({ width: 390, height: 844 }); // phone-sized
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px on a phone`);
+  await page.screenshot({ path: `${OUT}records-phone.png` });
+
+  await page.click('#clear');
+  assert.equal(await stat('live allocations'), '0');
+  assert.equal(await rowCount(), 0);
+  assert.deepEqual(errors, []);
+});
