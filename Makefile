@@ -2,6 +2,8 @@
 # Tools are overridable: make CARGO=... WASM_OPT=... NODE=...
 CARGO    ?= cargo
 NODE     ?= node
+CLANG    ?= clang
+WASM_LD  ?= wasm-ld
 NPM      ?= npm
 TOOLS    ?= .tools
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
@@ -14,7 +16,7 @@ RELEASE  := target/$(TARGET)/release/linalloc.wasm
 BACKENDS := dlmalloc:linalloc wee_alloc:linalloc-wee talc:linalloc-talc
 DIST     := $(foreach b,$(BACKENDS),dist/$(word 2,$(subst :, ,$(b))).wasm)
 
-.PHONY: FORCE all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
+.PHONY: FORCE examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
 
 all: build
 
@@ -43,6 +45,40 @@ setup-browser:
 
 build: $(DIST)
 
+# ---- client modules for runtime linking (examples/link, tests/fixtures)
+# Fixed layout: static data at --global-base, inside the memory's first pages.
+CFLAGS_WASM := --target=wasm32 -mbulk-memory -O2 -nostdlib
+# Position independent side module (dylink.0): data placed by the loader.
+CFLAGS_PIC  := --target=wasm32-unknown-emscripten -mbulk-memory -fPIC -O2 -nostdlib
+LINK_FIXED   = $(WASM_LD) --no-entry --import-memory --allow-undefined -z stack-size=16384
+RUST_CLIENT := examples/link/rust-client
+LINKED      := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm \
+               tests/fixtures/ping.wasm tests/fixtures/pong.wasm
+
+examples: $(LINKED)
+
+setup-clang:
+	@command -v $(CLANG) >/dev/null && command -v $(WASM_LD) >/dev/null || scripts/setup-clang.sh
+
+examples/link/strtab.wasm: examples/link/strtab.c | setup-clang
+	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) --global-base=65536 $@.o -o $@ && rm $@.o
+
+examples/link/strtab-pic.wasm: examples/link/strtab.c | setup-clang
+	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
+
+tests/fixtures/ping.wasm: tests/fixtures/ping.c | setup-clang
+	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=393216 $@.o -o $@ && rm $@.o
+
+tests/fixtures/pong.wasm: tests/fixtures/pong.c | setup-clang
+	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
+
+# The Rust client: RUSTFLAGS replaces this repo's .cargo/config.toml flags
+# (no --stack-first: its stack sits above its data, at --global-base).
+examples/link/rust-client.wasm: $(RUST_CLIENT)/src/lib.rs $(RUST_CLIENT)/Cargo.toml | setup
+	cd $(RUST_CLIENT) && RUSTFLAGS="-C link-arg=--import-memory -C link-arg=--no-stack-first -C link-arg=--global-base=262144 -C link-arg=-zstack-size=32768" \
+	  $(CARGO) build --quiet --release --target $(TARGET)
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
+
 # One backend per build; each output goes through wasm-opt, then is checked
 # (valid module, exactly one import env.memory, minimum <= 2 pages, full ABI).
 # FORCE: always rebuild (cargo caches per feature set, so this is quick) so
@@ -55,15 +91,15 @@ dist/%.wasm: FORCE | setup
 	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(RELEASE) -o $@.tmp && \
 	  $(NODE) scripts/check-wasm.mjs $@.tmp && mv $@.tmp $@
 
-test: setup-test build test-rust test-node test-browser
+test: setup-test build examples test-rust test-node test-browser
 
 test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc
 
-test-node: build
+test-node: build examples
 	$(NODE) --test tests/*.test.mjs
 
-test-browser: build setup-browser
+test-browser: build examples setup-browser
 	$(NODE) --test tests/browser/
 
 demo: build

@@ -5,7 +5,7 @@
 // Hot paths (`malloc`/`free`, the view getters) do one comparison and one
 // call; everything else is kept out of them.
 
-import { ABI_EXPORTS, hasWasmMagic, memoryImportLimits } from './wasm-info.js';
+import { ABI_EXPORTS, hasWasmMagic, memoryImportLimits, moduleLayout, staticRegion } from './wasm-info.js';
 
 export { ABI_EXPORTS };
 
@@ -263,11 +263,22 @@ export function load(source, options) {
 }
 
 async function loadUncached(source, options) {
+  checkLoadOptions(options);
+  return startHeap(await compileSource(source), options, 0);
+}
+
+function checkLoadOptions(options) {
   if (options.shared) throw new LinallocError('shared memory needs the threads build, which is not available yet; omit `shared`.', 'UNSUPPORTED');
   if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
     throw new TypeError('linalloc: options.memory must be a WebAssembly.Memory');
   }
-  const compiled = await compileSource(source);
+}
+
+/**
+ * Instantiates a compiled allocator against the caller's memory or a new one
+ * of at least `neededPages` pages, and wraps it in a Heap.
+ */
+async function startHeap(compiled, options, neededPages) {
   const { module } = compiled;
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   const missing = ABI_EXPORTS.filter((n) => !names.has(n));
@@ -291,10 +302,17 @@ async function loadUncached(source, options) {
         minimum,
       });
     }
+    if (pages < neededPages) {
+      throw new MemoryError(`the memory passed has ${pages} pages but the linked modules' static data needs ${neededPages} initial pages; create it with new WebAssembly.Memory({ initial: ${neededPages} }) or more.`, 'MEMORY_TOO_SMALL', {
+        pages,
+        minimum: neededPages,
+      });
+    }
   } else {
-    const initial = options.initial ?? Math.max(2, minimum);
-    if (initial < minimum) {
-      throw new MemoryError(`initial ${initial} pages is below the module's minimum of ${minimum} pages; pass initial >= ${minimum}.`, 'MEMORY_TOO_SMALL', { pages: initial, minimum });
+    const initial = options.initial ?? Math.max(2, minimum, neededPages);
+    if (initial < Math.max(minimum, neededPages)) {
+      const need = Math.max(minimum, neededPages);
+      throw new MemoryError(`initial ${initial} pages is below the minimum of ${need} pages${neededPages > minimum ? " the linked modules' static data needs" : ''}; pass initial >= ${need}.`, 'MEMORY_TOO_SMALL', { pages: initial, minimum: need });
     }
     ({ memory, maximum } = createMemory(initial, options.maximum ?? MAX_PAGES));
   }
@@ -318,8 +336,269 @@ async function loadUncached(source, options) {
     throw new LinallocError(`${compiled.url} failed while starting: ${e.message}`, 'START_FAILED', { cause: e });
   }
   const heap = new Heap(instance, memory, maximum);
+  heap._regions.push({ module: compiled.name ?? 'linalloc', start: 0, end: Math.max(minimum * PAGE_SIZE, staticEnd(compiled)) });
   if (options.track) heap.tracking = true;
   return heap;
+}
+
+function staticEnd(compiled) {
+  const r = compiled.layout && staticRegion(compiled.layout);
+  return r ? r.end : 0;
+}
+
+// ---------------------------------------------------------------- runtime linking
+
+const hex = (n) => `0x${n.toString(16)}`;
+const pageUp = (n) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Links modules that need `malloc`/`free` (C, Rust, …) against the linalloc
+ * allocator in one shared memory. All sources are fetched and compiled in
+ * parallel, then instantiated with the allocator first.
+ *
+ * Imports are resolved from, in order: `options.imports`, the allocator's
+ * exports (for module `env`), and the other modules' exports (by module name,
+ * or any module for `env`). Circular imports go through JS trampolines bound
+ * after instantiation, so declaration order does not matter.
+ *
+ * Fixed-layout modules keep their static data where they were linked
+ * (`--global-base`); the loader sizes or checks the memory so it fits below
+ * the heap and refuses overlaps. Position-independent side modules
+ * (`dylink.0`) get their data block and stack from linalloc itself, so they
+ * can be linked at any time, also into an existing heap (`options.heap`).
+ *
+ * @param {Record<string, Source>} modules names -> sources; the allocator is
+ *   `modules.linalloc` (default: the bundled dist/linalloc.wasm)
+ * @param {object} [options] `memory`, `initial`, `maximum`, `track` (as for `load`),
+ *   `imports` (user functions by module name), `heap` (link into a running Heap),
+ *   `allocator` (the allocator's key, default 'linalloc'), `stackSize` (bytes of
+ *   stack for each side module, default 65536)
+ * @returns {Promise<{ heap: Heap, instances: Record<string, WebAssembly.Instance>, regions: object[] }>}
+ */
+export async function linkModules(modules, options = {}) {
+  if (!modules || typeof modules !== 'object') throw new TypeError('linalloc: linkModules expects an object mapping names to module sources');
+  checkLoadOptions(options);
+  const allocName = options.allocator ?? 'linalloc';
+  const existing = options.heap ?? null;
+  if (existing && !(existing instanceof Heap)) throw new TypeError('linalloc: options.heap must be a Heap from load() or linkModules()');
+  const entries = Object.entries(modules).filter(([name]) => !(existing && name === allocName));
+  if (!existing && !entries.some(([name]) => name === allocName)) entries.unshift([allocName, new URL('../dist/linalloc.wasm', import.meta.url)]);
+
+  // 1. fetch + compile everything in parallel
+  const all = await Promise.all(
+    entries.map(async ([name, source]) => {
+      const c = await compileSource(source);
+      c.name = name;
+      c.layout = moduleLayout((await bytesOf(c)) ?? EMPTY);
+      c.imports = WebAssembly.Module.imports(c.module);
+      c.exportNames = new Set(WebAssembly.Module.exports(c.module).map((e) => e.name));
+      c.pic = c.layout.dylink !== null || c.imports.some((i) => i.name === '__memory_base');
+      c.hasBytes = c.bytes !== null;
+      return c;
+    }),
+  );
+  const byName = new Map(all.map((c) => [c.name, c]));
+  const allocator = byName.get(allocName) ?? null;
+  const clients = all.filter((c) => c !== allocator);
+
+  // 2. static regions of fixed-layout modules: no overlaps, below the heap
+  const regions = existing ? [...existing._regions] : [{ module: allocName, start: 0, end: 0 }];
+  if (allocator) {
+    const min = allocator.layout.memory?.initial ?? 1;
+    regions[0].end = Math.max(min * PAGE_SIZE, staticEnd(allocator));
+  }
+  let neededPages = 0;
+  for (const c of clients) {
+    if (c.pic) continue;
+    if (!c.hasBytes && c.imports.some((i) => i.kind === 'memory')) {
+      throw new LinkError(`${c.name}: a compiled WebAssembly.Module does not show where its static data lies; pass its URL or bytes instead.`, 'NEED_BYTES', { module: c.name });
+    }
+    const r = staticRegion(c.layout);
+    neededPages = Math.max(neededPages, c.layout.memory?.initial ?? 0);
+    if (!r) continue;
+    for (const o of regions) {
+      if (r.start < o.end && o.start < r.end) {
+        const base = pageUp(Math.max(...regions.map((x) => x.end), r.end));
+        throw new LinkError(
+          `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) overlaps ${o.module}'s [${hex(o.start)}, ${hex(o.end)}). ` +
+            `Relink ${c.name} at a free address, e.g. wasm-ld --global-base=${base}, or build it as a side module (-fPIC -shared).`,
+          'OVERLAP',
+          { module: c.name, region: r, other: o, suggestedGlobalBase: base },
+        );
+      }
+    }
+    if (existing && r.end > existing.startPages * PAGE_SIZE) {
+      throw new LinkError(
+        `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) lies in pages the heap uses (from page ${existing.startPages} on). ` +
+          'A fixed-layout module must be linked together with the allocator, before the heap grows; or build it as a side module (-fPIC -shared), which can be linked at any time.',
+        'OVERLAPS_HEAP',
+        { module: c.name, region: r },
+      );
+    }
+    regions.push({ module: c.name, start: r.start, end: r.end });
+    neededPages = Math.max(neededPages, Math.ceil(r.end / PAGE_SIZE));
+  }
+
+  // 3. every import must resolve before anything is instantiated
+  const userImports = options.imports || {};
+  const allocExports = () => (existing ?? heap).exports;
+  const resolve = (c, imp) => {
+    const user = userImports[imp.module]?.[imp.name];
+    if (user !== undefined) return { user };
+    if ((imp.module === 'env' || imp.module === allocName) && (existing || allocator?.exportNames.has(imp.name))) {
+      if (existing ? typeof existing.exports[imp.name] === 'function' : true) return { alloc: imp.name };
+    }
+    const named = byName.get(imp.module);
+    if (named && named !== allocator && named.exportNames.has(imp.name)) return { provider: named };
+    if (imp.module === 'env') {
+      const p = clients.find((o) => o !== c && o.exportNames.has(imp.name));
+      if (p) return { provider: p };
+    }
+    return null;
+  };
+  const PIC_GLOBALS = new Set(['__memory_base', '__table_base', '__stack_pointer']);
+  const missing = [];
+  for (const c of clients) {
+    for (const imp of c.imports) {
+      if (imp.kind === 'memory' || (imp.kind === 'table' && imp.name === '__indirect_function_table')) continue;
+      if (imp.kind === 'global' && c.pic && (PIC_GLOBALS.has(imp.name) || imp.module === 'GOT.mem' || imp.module === 'GOT.func')) {
+        if (imp.module === 'GOT.func' && !resolve(c, { module: 'env', name: imp.name })) missing.push(`${c.name}: ${imp.module}.${imp.name} (global; no module exports a function ${imp.name})`);
+        continue;
+      }
+      if (!resolve(c, imp)) missing.push(`${c.name}: ${imp.module}.${imp.name} (${imp.kind})`);
+    }
+  }
+  if (missing.length) {
+    const available = [...(allocator ? allocator.exportNames : Object.keys(existing.exports)).values()].map((n) => `${allocName}.${n}`);
+    for (const c of clients) for (const n of c.exportNames) available.push(`${c.name}.${n}`);
+    throw new LinkError(
+      `${missing.length} import${missing.length > 1 ? 's are' : ' is'} not provided by any module or options.imports: ${missing.join('; ')}. ` +
+        `Available: ${available.join(', ')}. Pass JS functions in options.imports, e.g. { imports: { env: { name: (...) => ... } } }.`,
+      'MISSING_IMPORT',
+      { missing },
+    );
+  }
+
+  // 4. the allocator first (it owns the memory), then the clients
+  const heap = existing ?? (await startHeap(allocator, options, neededPages));
+  if (!existing) regions[0] = heap._regions[0];
+  const memory = heap.memory;
+  for (const r of regions.slice(existing ? existing._regions.length : 1)) heap._regions.push(r);
+  const instances = { [allocName]: existing ? { exports: heap.exports } : null };
+  let table = existing?._table ?? null;
+  const getTable = () => (table ??= heap._table = new WebAssembly.Table({ initial: 0, element: 'anyfunc' }));
+  const stackSize = options.stackSize ?? 65536;
+  const trampolines = [];
+  const lateGot = [];
+
+  const functionFor = (c, imp) => {
+    const r = resolve(c, imp);
+    if (r.user !== undefined) return r.user;
+    if (r.alloc) return heap.exports[r.alloc];
+    const inst = instances[r.provider.name];
+    if (inst) return inst.exports[imp.name];
+    const t = (...args) => {
+      if (!t.target) throw new LinkError(`${c.name} called ${imp.module}.${imp.name} before ${r.provider.name} was instantiated (a start function calling into a module that imports from it).`, 'NOT_READY');
+      return t.target(...args);
+    };
+    trampolines.push({ t, provider: r.provider.name, name: imp.name });
+    return t;
+  };
+
+  const pending = new Set(clients);
+  while (pending.size) {
+    // prefer a module whose providers are all instantiated; a cycle takes trampolines
+    const ready =
+      [...pending].find((c) => c.imports.every((imp) => {
+        if (imp.kind !== 'function') return true;
+        const r = resolve(c, imp);
+        return !r.provider || instances[r.provider.name];
+      })) ?? pending.values().next().value;
+    pending.delete(ready);
+    instances[ready.name] = await instantiateClient(ready);
+  }
+  for (const { t, provider, name } of trampolines) t.target = instances[provider].exports[name];
+  for (const fill of lateGot) fill();
+  for (const c of clients) finishClient(c, instances[c.name]);
+  if (!existing) instances[allocName] = { exports: heap.exports };
+  return { heap, instances, regions: heap._regions.slice() };
+
+  async function instantiateClient(c) {
+    const imports = {};
+    const put = (mod, name, v) => ((imports[mod] ??= {})[name] = v);
+    let pic = null;
+    if (c.pic) {
+      const info = c.layout.dylink ?? { memorySize: 0, memoryAlign: 0, tableSize: 0, tableAlign: 0 };
+      const align = Math.max(8, 2 ** info.memoryAlign);
+      const memoryBase = info.memorySize ? heap.alignedAlloc(align, info.memorySize) : 0;
+      if (info.memorySize && memoryBase === 0) throw heap._oom(info.memorySize);
+      if (memoryBase) heap.u8.fill(0, memoryBase, memoryBase + info.memorySize);
+      const t = getTable();
+      const tableBase = t.length;
+      if (info.tableSize) t.grow(info.tableSize);
+      pic = { memoryBase, tableBase, size: info.memorySize, got: [] };
+      c.picInfo = pic;
+      heap._regions.push({ module: c.name, start: memoryBase, end: memoryBase + info.memorySize, sideModule: true });
+    }
+    for (const imp of c.imports) {
+      if (imp.kind === 'memory') put(imp.module, imp.name, memory);
+      else if (imp.kind === 'table' && imp.name === '__indirect_function_table') put(imp.module, imp.name, getTable());
+      else if (pic && imp.kind === 'global' && imp.name === '__memory_base') put(imp.module, imp.name, new WebAssembly.Global({ value: 'i32', mutable: false }, pic.memoryBase));
+      else if (pic && imp.kind === 'global' && imp.name === '__table_base') put(imp.module, imp.name, new WebAssembly.Global({ value: 'i32', mutable: false }, pic.tableBase));
+      else if (pic && imp.kind === 'global' && imp.name === '__stack_pointer') {
+        const stack = heap.alignedAlloc(16, stackSize);
+        if (stack === 0) throw heap._oom(stackSize);
+        put(imp.module, imp.name, new WebAssembly.Global({ value: 'i32', mutable: true }, stack + stackSize));
+      } else if (pic && imp.kind === 'global' && (imp.module === 'GOT.func' || imp.module === 'GOT.mem')) {
+        const g = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+        put(imp.module, imp.name, g);
+        pic.got.push({ kind: imp.module, name: imp.name, g });
+      } else if (imp.kind === 'function') put(imp.module, imp.name, functionFor(c, imp));
+      else put(imp.module, imp.name, userImports[imp.module]?.[imp.name]);
+    }
+    if (pic) {
+      for (const e of pic.got) {
+        if (e.kind === 'GOT.func') {
+          const fill = () => {
+            const fn = functionFor(c, { module: 'env', name: e.name, kind: 'function' });
+            const t = getTable();
+            e.g.value = t.length;
+            t.grow(1, fn);
+          };
+          const r = resolve(c, { module: 'env', name: e.name });
+          if (r.alloc || (r.provider && instances[r.provider.name])) fill();
+          else lateGot.push(fill);
+        } else {
+          lateGot.push(() => {
+            for (const o of clients) {
+              const v = instances[o.name]?.exports[e.name];
+              if (v instanceof WebAssembly.Global) {
+                e.g.value = (o.picInfo?.memoryBase ?? 0) + v.value;
+                return;
+              }
+            }
+            throw new LinkError(`${c.name}: GOT.mem.${e.name}: no module exports the data symbol ${e.name}.`, 'MISSING_IMPORT', { missing: [`GOT.mem.${e.name}`] });
+          });
+        }
+      }
+    }
+    try {
+      return await WebAssembly.instantiate(c.module, imports);
+    } catch (e) {
+      if (e instanceof WebAssembly.LinkError) {
+        throw new LinkError(`${c.name} could not be linked: ${e.message}. Check that imported functions have the signatures the providers export.`, 'LINK_FAILED', { module: c.name, cause: e });
+      }
+      throw new LinallocError(`${c.name} failed while starting: ${e.message}`, 'START_FAILED', { module: c.name, cause: e });
+    }
+  }
+
+  function finishClient(c, inst) {
+    const x = inst.exports;
+    if (c.pic && typeof x.__wasm_apply_data_relocs === 'function') x.__wasm_apply_data_relocs();
+    if (typeof x._initialize === 'function') x._initialize();
+    else if (typeof x.__wasm_call_ctors === 'function') x.__wasm_call_ctors();
+  }
 }
 
 // ---------------------------------------------------------------- heap
@@ -356,6 +635,11 @@ export class Heap {
   #f64 = null;
   #dv = null;
   #tracked = null; // Map ptr -> { size, stack }
+  #startPages;
+  /** @internal static regions of the allocator and linked modules */
+  _regions = [];
+  /** @internal the function table shared by linked side modules */
+  _table = null;
 
   /**
    * Wraps an instantiated linalloc module. Prefer `load()`.
@@ -367,6 +651,7 @@ export class Heap {
     this.#x = instance.exports;
     this.#memory = memory;
     this.#maximum = maximum;
+    this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
     /** emscripten-style alias of `malloc`. */
     this._malloc = (size) => this.malloc(size);
     /** emscripten-style alias of `free`. */
@@ -381,6 +666,19 @@ export class Heap {
   /** The `WebAssembly.Memory` the heap lives in. */
   get memory() {
     return this.#memory;
+  }
+
+  /**
+   * Memory size in pages when the allocator started. The heap only uses pages
+   * it grows above this (and its own first page), never the ones below.
+   */
+  get startPages() {
+    return this.#startPages;
+  }
+
+  /** The memory's maximum in pages, when known (null for a caller's memory). */
+  get maximumPages() {
+    return this.#maximum;
   }
 
   // -- allocation (hot path: one check, one call)
@@ -636,6 +934,16 @@ export class Heap {
   liveBlocks() {
     if (this.#tracked === null) return [];
     return [...this.#tracked].map(([ptr, b]) => ({ ptr, size: b.size, get stack() { return b.site.stack; } })).sort((a, b) => a.ptr - b.ptr);
+  }
+
+  /** @internal an OutOfMemoryError for `size` bytes */
+  _oom(size) {
+    return this.#oom(size);
+  }
+
+  /** Static regions of the allocator and the modules linked into this heap: `[{ module, start, end }]`. */
+  get regions() {
+    return this._regions.map((r) => ({ ...r }));
   }
 
   /** @internal used by Record */

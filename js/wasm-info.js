@@ -90,3 +90,140 @@ export function memoryImportLimits(bytes) {
   }
   return null;
 }
+
+function sleb32(r) {
+  let result = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = r.byte();
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80 && shift < 35);
+  if (shift < 32 && byte & 0x40) result |= -1 << shift;
+  return result;
+}
+
+/** Reads a constant expression: `{ i32 }`, `{ global }` (global.get), or `{ other: true }`. */
+function constExpr(r) {
+  const op = r.byte();
+  let value;
+  if (op === 0x41) value = { i32: sleb32(r) >>> 0 };
+  else if (op === 0x23) value = { global: r.u32() };
+  else if (op === 0x42) { while (r.byte() & 0x80); value = { other: true }; }
+  else if (op === 0x43) { r.skip(4); value = { other: true }; }
+  else if (op === 0x44) { r.skip(8); value = { other: true }; }
+  else value = { other: true };
+  // skip to the `end` of the expression
+  while (r.byte() !== 0x0b);
+  return value;
+}
+
+function readMemInfo(r) {
+  return { memorySize: r.u32(), memoryAlign: r.u32(), tableSize: r.u32(), tableAlign: r.u32() };
+}
+
+/**
+ * What the linker needs to know about a module, read from its bytes:
+ * `{ importedGlobals, globals: [{ type, mutable, init }], exports: Map(name -> { kind, index }),
+ *    data: [{ offset, global, size }], memory: limits|null, dylink: memInfo|null }`.
+ */
+export function moduleLayout(bytes) {
+  const out = { importedGlobals: 0, globals: [], exports: new Map(), data: [], memory: null, dylink: null };
+  for (const s of sections(bytes)) {
+    const r = new Reader(bytes, s.start, s.end);
+    if (s.id === 0) {
+      const name = r.name();
+      if (name === 'dylink.0') {
+        while (r.pos < r.end) {
+          const type = r.byte();
+          const size = r.u32();
+          const end = r.pos + size;
+          if (type === 1) out.dylink = readMemInfo(r);
+          r.pos = end;
+        }
+      } else if (name === 'dylink') {
+        out.dylink = readMemInfo(r);
+      }
+    } else if (s.id === 2) {
+      for (let n = r.u32(); n > 0; n--) {
+        const module = r.name();
+        const name = r.name();
+        const kind = r.byte();
+        if (kind === 0) r.u32();
+        else if (kind === 1) { r.byte(); r.limits(); }
+        else if (kind === 2) out.memory = { module, name, ...r.limits() };
+        else if (kind === 3) { r.byte(); r.byte(); out.importedGlobals++; }
+        else if (kind === 4) { r.byte(); r.u32(); }
+        else throw new RangeError(`unknown import kind ${kind}`);
+      }
+    } else if (s.id === 6) {
+      for (let n = r.u32(); n > 0; n--) {
+        const type = r.byte();
+        const mutable = r.byte() === 1;
+        out.globals.push({ type, mutable, init: constExpr(r) });
+      }
+    } else if (s.id === 7) {
+      for (let n = r.u32(); n > 0; n--) {
+        const name = r.name();
+        const kind = r.byte();
+        out.exports.set(name, { kind, index: r.u32() });
+      }
+    } else if (s.id === 11) {
+      for (let n = r.u32(); n > 0; n--) {
+        const flags = r.u32();
+        if (flags === 1) { r.skip(r.u32()); continue; } // passive
+        if (flags === 2) r.u32(); // memory index
+        const offset = constExpr(r);
+        const size = r.u32();
+        r.skip(size);
+        out.data.push({ offset: offset.i32, global: offset.global, size });
+      }
+    }
+  }
+  return out;
+}
+
+/** wasm-ld's default stack size. */
+const DEFAULT_STACK = 65536;
+
+/** The i32 value a defined global starts with, or undefined. */
+function definedGlobalInit(layout, index) {
+  const g = layout.globals[index - layout.importedGlobals];
+  return g && g.init.i32;
+}
+
+/**
+ * The static region `[start, end)` of a fixed-layout module: its active data
+ * segments and its stack (the first mutable i32 global, `__stack_pointer`,
+ * starts at the stack's top), extended to an exported `__heap_base`.
+ * Null when the module places nothing in memory.
+ */
+export function staticRegion(layout) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const d of layout.data) {
+    if (d.offset === undefined) continue; // relative to an imported base: not fixed
+    lo = Math.min(lo, d.offset);
+    hi = Math.max(hi, d.offset + d.size);
+  }
+  const sp = layout.globals.find((g) => g.mutable && g.type === 0x7f && g.init.i32 !== undefined);
+  if (sp) {
+    const top = sp.init.i32;
+    if (top >= hi) {
+      // data first, stack above it. With no data the stack's bottom is not
+      // recorded anywhere: assume wasm-ld's default stack size (64 KiB).
+      if (lo === Infinity) lo = Math.max(0, top - DEFAULT_STACK);
+      hi = top;
+    } else {
+      lo = 0; // --stack-first: the stack grows down towards address 0
+      hi = Math.max(hi, top);
+    }
+  }
+  const hb = layout.exports.get('__heap_base');
+  if (hb && hb.kind === 3) {
+    const v = definedGlobalInit(layout, hb.index);
+    if (v !== undefined) hi = Math.max(hi, v);
+  }
+  return lo === Infinity ? null : { start: lo, end: hi };
+}

@@ -58,5 +58,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(`serving ${ROOT} at ${s.url}`);
   console.log(`  plain page (no loader): ${s.url}examples/plain/`);
   console.log(`  records app (loader):   ${s.url}examples/records/`);
+  console.log(`  runtime linking:        ${s.url}examples/link/`);
   console.log('press Ctrl+C to stop');
 }

@@ -60,3 +60,20 @@ test('examples/records: add through the form, delete, create 100 000; table, sta
   assert.equal(await rowCount(), 0);
   assert.deepEqual(errors, []);
 });
+
+test('examples/link: C and Rust clients linked to linalloc in the browser; C allocations show in the stats', async () => {
+  const { page, errors } = await b.open('examples/link/');
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 10_000 });
+  assert.match(await page.textContent('#ids'), /ids: 1 2 3 4 5 6 1 7 8 1 9 — 9 distinct/);
+  assert.equal(await page.textContent('#sorted'), 'sorted by Rust: brown, dog, end, fox, jumps, lazy, over, quick, the');
+  const live = Number(await page.textContent('dd[data-stat="live allocations"]'));
+  assert.ok(live >= 11, `C table's blocks are live in linalloc (${live})`);
+  await page.fill('input[name=text]', 'zebra yak zebra');
+  await page.click('#words button');
+  assert.match(await page.textContent('#ids'), /ids: 10 11 10 — 11 distinct/);
+  assert.ok(Number(await page.textContent('dd[data-stat="live allocations"]')) > live);
+  const regions = await page.$$eval('#regions tr', (trs) => trs.map((tr) => tr.children[0].textContent));
+  assert.deepEqual(regions, ['linalloc', 'strtab', 'rust']);
+  await page.screenshot({ path: `${OUT}link.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
