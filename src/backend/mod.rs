@@ -8,10 +8,9 @@
 
 #[cfg(feature = "dlmalloc")]
 pub mod dl;
+pub mod global;
 #[cfg(feature = "talc")]
 pub mod talc;
-#[cfg(feature = "wee_alloc")]
-pub mod wee;
 
 /// Every block a backend returns is aligned to at least this.
 pub const MIN_ALIGN: usize = 8;
@@ -68,14 +67,22 @@ pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(
     new
 }
 
-#[cfg(all(target_arch = "wasm32", not(any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc"))))]
-compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc or talc");
+// Exactly one backend per wasm build. `lol_alloc` and `none` are bench-only.
+#[cfg(all(
+    target_arch = "wasm32",
+    not(any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none"))
+))]
+compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc, talc (or, for benchmarks, lol_alloc, none)");
 
-#[cfg(all(target_arch = "wasm32", any(
-    all(feature = "dlmalloc", feature = "wee_alloc"),
-    all(feature = "dlmalloc", feature = "talc"),
-    all(feature = "wee_alloc", feature = "talc"),
-)))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(
+        all(feature = "dlmalloc", any(feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")),
+        all(feature = "wee_alloc", any(feature = "talc", feature = "lol_alloc", feature = "none")),
+        all(feature = "talc", any(feature = "lol_alloc", feature = "none")),
+        all(feature = "lol_alloc", feature = "none"),
+    )
+))]
 compile_error!("linalloc: backend features are exclusive; build with --no-default-features --features <one>");
 
 /// The backend compiled into this build.
@@ -86,7 +93,13 @@ pub type Selected = dl::DlBackend<crate::grow::WasmPages>;
 pub type Selected = talc::TalcBackend<crate::grow::WasmPages>;
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
-pub type Selected = wee::WeeBackend;
+pub type Selected = global::GlobalAllocBackend<wee_alloc::WeeAlloc<'static>>;
+/// The backend compiled into this build.
+#[cfg(all(target_arch = "wasm32", feature = "lol_alloc"))]
+pub type Selected = global::GlobalAllocBackend<lol_alloc::FreeListAllocator>;
+/// The backend compiled into this build.
+#[cfg(all(target_arch = "wasm32", feature = "none"))]
+pub type Selected = global::NoBackend;
 
 /// A fresh instance of the selected backend, usable in a `static`.
 #[cfg(all(target_arch = "wasm32", feature = "dlmalloc"))]
@@ -101,5 +114,15 @@ pub const fn selected() -> Selected {
 /// A fresh instance of the selected backend, usable in a `static`.
 #[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
 pub const fn selected() -> Selected {
-    wee::WeeBackend::new()
+    global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT)
+}
+/// A fresh instance of the selected backend, usable in a `static`.
+#[cfg(all(target_arch = "wasm32", feature = "lol_alloc"))]
+pub const fn selected() -> Selected {
+    global::GlobalAllocBackend::new(lol_alloc::FreeListAllocator::new())
+}
+/// A fresh instance of the selected backend, usable in a `static`.
+#[cfg(all(target_arch = "wasm32", feature = "none"))]
+pub const fn selected() -> Selected {
+    global::NoBackend
 }

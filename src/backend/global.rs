@@ -1,0 +1,78 @@
+//! Backends built on a crate's `GlobalAlloc` (wee_alloc, lol_alloc). Such
+//! allocators call `memory.grow` themselves, so their footprint is read from
+//! `memory.size` since the first allocation.
+
+use super::{realloc_by_copy, Backend};
+use core::alloc::{GlobalAlloc, Layout};
+
+/// Drives any `GlobalAlloc` through the backend trait.
+pub struct GlobalAllocBackend<A: GlobalAlloc> {
+    inner: A,
+    /// `memory.size` in pages when the first allocation arrived.
+    start_pages: usize,
+}
+
+impl<A: GlobalAlloc> GlobalAllocBackend<A> {
+    /// Wraps `inner`.
+    pub const fn new(inner: A) -> Self {
+        Self { inner, start_pages: usize::MAX }
+    }
+}
+
+fn memory_pages() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    return 0;
+}
+
+#[inline]
+fn layout(size: usize, align: usize) -> Layout {
+    // SAFETY: Heap only passes power-of-two aligns and sizes far below isize::MAX.
+    unsafe { Layout::from_size_align_unchecked(size, align) }
+}
+
+// SAFETY: the wrapped allocator returns disjoint blocks of the requested
+// layout from pages it grew itself (both crates' wasm32 page source is
+// `memory.grow`).
+unsafe impl<A: GlobalAlloc> Backend for GlobalAllocBackend<A> {
+    unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
+        if self.start_pages == usize::MAX {
+            self.start_pages = memory_pages();
+        }
+        // SAFETY: size > 0 (trait contract).
+        unsafe { self.inner.alloc(layout(size, align)) }
+    }
+    unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize) {
+        // SAFETY: ptr was allocated with this layout (trait contract).
+        unsafe { self.inner.dealloc(ptr, layout(size, align)) }
+    }
+    unsafe fn realloc(&mut self, ptr: *mut u8, old: usize, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded trait contract.
+        unsafe { realloc_by_copy(self, ptr, old, new_size) }
+    }
+    fn heap_bytes(&self) -> usize {
+        if self.start_pages == usize::MAX {
+            return 0;
+        }
+        (memory_pages() - self.start_pages) * crate::grow::PAGE
+    }
+}
+
+/// A backend that never allocates: the fixed cost of the module without an
+/// allocator, for the size benchmark.
+pub struct NoBackend;
+
+// SAFETY: returns no blocks at all.
+unsafe impl Backend for NoBackend {
+    unsafe fn alloc(&mut self, _size: usize, _align: usize) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    unsafe fn free(&mut self, _ptr: *mut u8, _size: usize, _align: usize) {}
+    unsafe fn realloc(&mut self, _ptr: *mut u8, _old: usize, _new: usize) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}

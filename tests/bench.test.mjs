@@ -1,0 +1,37 @@
+// Smoke test of the benchmark harness (`make bench QUICK=1`): it runs every
+// backend through the same driver binary and their checksums agree. No timing
+// is asserted here; performance is reported by `make bench` only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+test('bench --quick runs every backend and trace; checksums agree', () => {
+  mkdirSync(ROOT + 'test-output', { recursive: true });
+  const out = ROOT + 'test-output/bench-quick.json';
+  execFileSync(process.execPath, [ROOT + 'bench/run.mjs', '--quick', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(r.backends.map((b) => b.name), ['dlmalloc', 'talc', 'wee_alloc', 'lol_alloc']);
+  for (const t of ['random', 'small', 'batch', 'grow', 'records']) {
+    const sums = new Set(r.backends.filter((b) => !b.traces[t].failures).map((b) => b.traces[t].checksum));
+    assert.equal(sums.size, 1, `${t}: one checksum for all backends`);
+    assert.ok(r.backends.find((b) => b.name === 'dlmalloc').traces[t].calls > 1000, `${t} made calls`);
+  }
+  assert.ok(r.noAllocator.size.raw > 0 && r.noAllocator.size.raw < r.backends[0].size.raw);
+});
+
+test('a peer allocator module is benchmarked side by side (ALLOCATORS=...)', () => {
+  const out = ROOT + 'test-output/bench-peer.json';
+  // Any module importing env.memory and exporting malloc/free/realloc is a
+  // peer; the bench-only lol_alloc build stands in for a third-party one.
+  execFileSync(process.execPath, [ROOT + 'bench/run.mjs', '--quick', '--out', out, 'bench/build/linalloc-lol.wasm'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  const peer = r.backends.find((b) => b.kind === 'peer');
+  assert.equal(peer.name, 'linalloc-lol');
+  assert.equal(peer.traces.random.checksum, r.backends[0].traces.random.checksum);
+  assert.deepEqual(r.problems, []);
+});
