@@ -1,4 +1,4 @@
-# linalloc: build, test, demo, size. Every target installs what it needs.
+# linalloc: build, test, demo, bench, size, serve. Every target installs what it needs.
 # Tools are overridable: make CARGO=... WASM_OPT=... NODE=...
 CARGO    ?= cargo
 NODE     ?= node
@@ -12,7 +12,7 @@ WASM_OPT_FLAGS ?= -Oz --strip-debug --strip-producers --strip-target-features
 
 TARGET   := wasm32-unknown-unknown
 RELEASE  := target/$(TARGET)/release/linalloc.wasm
-DIST     := dist/linalloc.wasm dist/linalloc-wee.wasm dist/linalloc-talc.wasm
+DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm
 BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm
 
 .PHONY: FORCE bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
@@ -44,45 +44,6 @@ setup-browser:
 
 build: $(DIST)
 
-# ---- client modules for runtime linking (examples/link, tests/fixtures)
-# Fixed layout: static data at --global-base, inside the memory's first pages.
-CFLAGS_WASM := --target=wasm32 -mbulk-memory -O2 -nostdlib
-# Position independent side module (dylink.0): data placed by the loader.
-CFLAGS_PIC  := --target=wasm32-unknown-emscripten -mbulk-memory -fPIC -O2 -nostdlib
-LINK_FIXED   = $(WASM_LD) --no-entry --import-memory --allow-undefined -z stack-size=16384
-RUST_CLIENT := examples/link/rust-client
-LINKED      := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm \
-               tests/fixtures/ping.wasm tests/fixtures/pong.wasm bench/driver.wasm
-
-examples: $(LINKED)
-
-setup-clang:
-	@command -v $(CLANG) >/dev/null && command -v $(WASM_LD) >/dev/null || scripts/setup-clang.sh
-
-examples/link/strtab.wasm: examples/link/strtab.c | setup-clang
-	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) --global-base=65536 $@.o -o $@ && rm $@.o
-
-examples/link/strtab-pic.wasm: examples/link/strtab.c | setup-clang
-	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
-
-# The bench driver: a side module with no static data; -fno-builtin keeps
-# clang from turning its loops into calloc/memset calls a peer may lack.
-bench/driver.wasm: bench/driver.c | setup-clang
-	$(CLANG) $(CFLAGS_PIC) -fno-builtin -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
-
-tests/fixtures/ping.wasm: tests/fixtures/ping.c | setup-clang
-	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=393216 $@.o -o $@ && rm $@.o
-
-tests/fixtures/pong.wasm: tests/fixtures/pong.c | setup-clang
-	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
-
-# The Rust client: RUSTFLAGS replaces this repo's .cargo/config.toml flags
-# (no --stack-first: its stack sits above its data, at --global-base).
-examples/link/rust-client.wasm: $(RUST_CLIENT)/src/lib.rs $(RUST_CLIENT)/Cargo.toml | setup
-	cd $(RUST_CLIENT) && RUSTFLAGS="-C link-arg=--import-memory -C link-arg=--no-stack-first -C link-arg=--global-base=262144 -C link-arg=-zstack-size=32768" \
-	  $(CARGO) build --quiet --release --target $(TARGET)
-	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
-
 # One backend per build: cargo feature -> wasm-opt -> check (valid module,
 # exactly one import env.memory, minimum <= 2 pages, full ABI) -> file.
 # FORCE: always rebuild (cargo caches per feature set, so this is quick) so
@@ -95,12 +56,16 @@ define build-wasm
 	@$(NODE) scripts/check-wasm.mjs $(2).tmp && mv $(2).tmp $(2)
 endef
 
+# dist/linalloc.wasm is the default backend (talc); linalloc-talc.wasm is the
+# same file under its backend's name.
 dist/linalloc.wasm: FORCE | setup
+	$(call build-wasm,talc,$@)
+dist/linalloc-talc.wasm: dist/linalloc.wasm
+	cp $< $@
+dist/linalloc-dlmalloc.wasm: FORCE | setup
 	$(call build-wasm,dlmalloc,$@)
 dist/linalloc-wee.wasm: FORCE | setup
 	$(call build-wasm,wee_alloc,$@)
-dist/linalloc-talc.wasm: FORCE | setup
-	$(call build-wasm,talc,$@)
 bench/build/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
 bench/build/linalloc-none.wasm: FORCE | setup
@@ -144,18 +109,6 @@ examples/link/rust-client.wasm: $(RUST_CLIENT)/src/lib.rs $(RUST_CLIENT)/Cargo.t
 	cd $(RUST_CLIENT) && RUSTFLAGS="-C link-arg=--import-memory -C link-arg=--no-stack-first -C link-arg=--global-base=262144 -C link-arg=-zstack-size=32768" \
 	  $(CARGO) build --quiet --release --target $(TARGET)
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
-
-# One backend per build; each output goes through wasm-opt, then is checked
-# (valid module, exactly one import env.memory, minimum <= 2 pages, full ABI).
-# FORCE: always rebuild (cargo caches per feature set, so this is quick) so
-# tests never run against a stale committed file.
-dist/%.wasm: FORCE | setup
-	@mkdir -p dist
-	@feature=$$(for b in $(BACKENDS); do [ "$${b#*:}" = "$*" ] && echo "$${b%%:*}"; done); \
-	  echo "build $@ (feature $$feature)"; \
-	  $(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features $$feature && \
-	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(RELEASE) -o $@.tmp && \
-	  $(NODE) scripts/check-wasm.mjs $@.tmp && mv $@.tmp $@
 
 test: setup-test build examples test-rust test-node test-browser
 

@@ -23,9 +23,11 @@ export function renderSvg(results) {
   out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Time per allocator call, relative to dlmalloc (lower is faster)</text>`);
   out.push(`<text x="${left}" y="40" fill="#555">${esc(results.engine.node)} · ${esc(results.machine.cpu ?? '')} · median of ${results.runs} runs · ${esc(results.date.slice(0, 10))}</text>`);
   for (let r = 0; r <= maxR; r += maxR > 4 ? 2 : 1) {
-    out.push(`<line x1="${left}" x2="${W - 20}" y1="${y(r)}" y2="${y(r)}" stroke="${r === 1 ? '#333' : '#e5e7eb'}" ${r === 1 ? 'stroke-dasharray="4 3"' : ''}/>`);
+    out.push(`<line x1="${left}" x2="${W - 20}" y1="${y(r)}" y2="${y(r)}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${left - 8}" y="${y(r) + 4}" text-anchor="end">${r}×</text>`);
   }
+  out.push(`<line x1="${left}" x2="${W - 20}" y1="${y(1)}" y2="${y(1)}" stroke="#333" stroke-dasharray="4 3"/>`);
+  out.push(`<text x="${W - 20}" y="${y(1) - 4}" text-anchor="end" fill="#333">dlmalloc = 1×</text>`);
   TRACES.forEach((t, ti) => {
     const gx = left + ti * groupW + 8;
     bs.forEach((b, bi) => {

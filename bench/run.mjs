@@ -26,8 +26,8 @@ const RUNS = QUICK ? 2 : 5;
 const SEED = 0x2545f491;
 
 const backends = [
-  { name: 'dlmalloc', file: 'dist/linalloc.wasm', kind: 'linalloc (default)' },
-  { name: 'talc', file: 'dist/linalloc-talc.wasm', kind: 'linalloc' },
+  { name: 'dlmalloc', file: 'dist/linalloc-dlmalloc.wasm', kind: 'linalloc' },
+  { name: 'talc', file: 'dist/linalloc.wasm', kind: 'linalloc (default)' },
   { name: 'wee_alloc', file: 'dist/linalloc-wee.wasm', kind: 'linalloc (legacy)' },
   { name: 'lol_alloc', file: 'bench/build/linalloc-lol.wasm', kind: 'bench only' },
   ...peers.map((f) => ({ name: basename(f, '.wasm'), file: f, kind: 'peer', external: true })),
@@ -218,7 +218,7 @@ for (const b of results.backends) {
 }
 
 const jb = results.jsBoundary;
-console.log('\nJS boundary (dist/linalloc.wasm)');
+console.log('\nJS boundary (dist/linalloc.wasm, the default: talc)');
 console.log(`  malloc+free pair: loader ${jb.nsPerPair.loader.toFixed(1)} ns, raw exports ${jb.nsPerPair.raw.toFixed(1)} ns, two trivial export calls ${jb.nsPerPair.trivialExportPair.toFixed(1)} ns`);
 console.log(`  loader / raw = ${jb.loaderOverRaw.toFixed(2)}x; raw / trivial calls = ${jb.rawOverTrivial.toFixed(2)}x`);
 console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.recordsMs.loader.toFixed(1)} ms, raw exports + typed arrays ${jb.recordsMs.rawExportsAndTypedArrays.toFixed(1)} ms, plain JS objects ${jb.recordsMs.plainJsObjects.toFixed(1)} ms`);

@@ -8,6 +8,10 @@ import { ABI_EXPORTS, memoryImportLimits } from '../js/wasm-info.js';
 const PAGE = 65536;
 const TRACE_OPS = Number(process.env.TRACE_OPS ?? 200_000);
 
+test('dist/linalloc-talc.wasm is the default module under its backend name', () => {
+  assert.deepEqual(readFileSync(DIST + 'linalloc-talc.wasm'), readFileSync(DIST + 'linalloc.wasm'));
+});
+
 for (const [backend, file] of Object.entries(BACKENDS)) {
   describe(`${backend} (${file})`, () => {
     test('imports exactly env.memory, minimum <= 2 pages, no maximum; exports the ABI', () => {

@@ -19,7 +19,7 @@ test('bench --quick runs every backend and trace; checksums agree', () => {
   for (const t of ['random', 'small', 'batch', 'grow', 'records']) {
     const sums = new Set(r.backends.filter((b) => !b.traces[t].failures).map((b) => b.traces[t].checksum));
     assert.equal(sums.size, 1, `${t}: one checksum for all backends`);
-    assert.ok(r.backends.find((b) => b.name === 'dlmalloc').traces[t].calls > 1000, `${t} made calls`);
+    assert.ok(r.backends.find((b) => b.name === 'dlmalloc').traces[t].calls > 500, `${t} made calls`);
   }
   assert.ok(r.noAllocator.size.raw > 0 && r.noAllocator.size.raw < r.backends[0].size.raw);
 });

@@ -42,7 +42,7 @@ describe('load()', () => {
       pathToFileURL(DIST + 'linalloc.wasm'),
       pathToFileURL(DIST + 'linalloc.wasm').href,
       `${server.url}dist/linalloc.wasm`,
-      new URL(`${server.url}dist/linalloc-talc.wasm`),
+      new URL(`${server.url}dist/linalloc-dlmalloc.wasm`),
       await fetch(`${server.url}dist/linalloc.wasm`),
       fetch(`${server.url}dist/linalloc-wee.wasm`),
       WASM,

@@ -16,14 +16,14 @@ test('npm pack -> install into an empty folder -> import "linalloc" and allocate
   try {
     const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], ROOT));
     const files = info.files.map((f) => f.path).sort();
-    assert.deepEqual(files, ['README.md', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', 'js/linalloc.d.ts', 'js/linalloc.js', 'js/wasm-info.js', 'package.json']);
+    assert.deepEqual(files, ['README.md', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', 'js/linalloc.d.ts', 'js/linalloc.js', 'js/wasm-info.js', 'package.json']);
     const app = join(dir, 'app');
     npm(['init', '-y'], (execFileSync('mkdir', ['-p', app]), app));
     npm(['install', '--no-audit', '--no-fund', '--offline', join(dir, info.filename)], app);
     writeFileSync(join(app, 'main.mjs'), `
       import { load } from 'linalloc';
       import { createRequire } from 'node:module';
-      const wasm = createRequire(import.meta.url).resolve('linalloc/dist/linalloc-talc.wasm');
+      const wasm = createRequire(import.meta.url).resolve('linalloc/dist/linalloc-dlmalloc.wasm');
       for (const heap of [await load(), await load(wasm)]) {
         const r = heap.createRecord(5, 1.5, 2.5);
         console.log(JSON.stringify([r.id, r.x, r.y, heap.stats().liveAllocations]));

@@ -8,9 +8,9 @@ export const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /** Every backend's drop-in file, by backend name. */
 export const BACKENDS = {
-  dlmalloc: 'linalloc.wasm',
+  talc: 'linalloc.wasm', // the default
+  dlmalloc: 'linalloc-dlmalloc.wasm',
   wee_alloc: 'linalloc-wee.wasm',
-  talc: 'linalloc-talc.wasm',
 };
 
 const modules = new Map();
