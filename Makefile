@@ -71,7 +71,8 @@ bench/build/linalloc-lol.wasm: FORCE | setup
 bench/build/linalloc-none.wasm: FORCE | setup
 	$(call build-wasm,none,$@)
 
-# ---- client modules for runtime linking (examples/link, tests/fixtures)
+# ---- client modules for runtime linking (examples/link, tests/fixtures),
+# rebuilt from source every time (FORCE) like dist/
 # Fixed layout: static data at --global-base, inside the memory's first pages.
 CFLAGS_WASM := --target=wasm32 -mbulk-memory -O2 -nostdlib
 # Position independent side module (dylink.0): data placed by the loader.
@@ -86,26 +87,26 @@ examples: $(LINKED)
 setup-clang:
 	@command -v $(CLANG) >/dev/null && command -v $(WASM_LD) >/dev/null || scripts/setup-clang.sh
 
-examples/link/strtab.wasm: examples/link/strtab.c | setup-clang
+examples/link/strtab.wasm: examples/link/strtab.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) --global-base=65536 $@.o -o $@ && rm $@.o
 
-examples/link/strtab-pic.wasm: examples/link/strtab.c | setup-clang
+examples/link/strtab-pic.wasm: examples/link/strtab.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
 
 # The bench driver: a side module with no static data; -fno-builtin keeps
 # clang from turning its loops into calloc/memset calls a peer may lack.
-bench/driver.wasm: bench/driver.c | setup-clang
+bench/driver.wasm: bench/driver.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_PIC) -fno-builtin -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
 
-tests/fixtures/ping.wasm: tests/fixtures/ping.c | setup-clang
+tests/fixtures/ping.wasm: tests/fixtures/ping.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=393216 $@.o -o $@ && rm $@.o
 
-tests/fixtures/pong.wasm: tests/fixtures/pong.c | setup-clang
+tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
 
 # The Rust client: RUSTFLAGS replaces this repo's .cargo/config.toml flags
 # (no --stack-first: its stack sits above its data, at --global-base).
-examples/link/rust-client.wasm: $(RUST_CLIENT)/src/lib.rs $(RUST_CLIENT)/Cargo.toml | setup
+examples/link/rust-client.wasm: FORCE | setup
 	cd $(RUST_CLIENT) && RUSTFLAGS="-C link-arg=--import-memory -C link-arg=--no-stack-first -C link-arg=--global-base=262144 -C link-arg=-zstack-size=32768" \
 	  $(CARGO) build --quiet --release --target $(TARGET)
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
@@ -135,6 +136,7 @@ size: build
 ALLOCATORS ?=
 bench: build examples $(BENCH_ONLY)
 	$(NODE) bench/run.mjs $(if $(QUICK),--quick) $(ALLOCATORS)
+	$(if $(QUICK)$(ALLOCATORS),,$(NODE) bench/readme.mjs)
 
 clean:
 	$(CARGO) clean

@@ -26,9 +26,9 @@ const RUNS = QUICK ? 2 : 5;
 const SEED = 0x2545f491;
 
 const backends = [
-  { name: 'dlmalloc', file: 'dist/linalloc-dlmalloc.wasm', kind: 'linalloc' },
-  { name: 'talc', file: 'dist/linalloc.wasm', kind: 'linalloc (default)' },
-  { name: 'wee_alloc', file: 'dist/linalloc-wee.wasm', kind: 'linalloc (legacy)' },
+  { name: 'dlmalloc', file: 'dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
+  { name: 'talc', file: 'dist/linalloc.wasm', kind: 'default' },
+  { name: 'wee_alloc', file: 'dist/linalloc-wee.wasm', kind: 'legacy' },
   { name: 'lol_alloc', file: 'bench/build/linalloc-lol.wasm', kind: 'bench only' },
   ...peers.map((f) => ({ name: basename(f, '.wasm'), file: f, kind: 'peer', external: true })),
 ];
@@ -44,33 +44,42 @@ function size(file) {
 }
 
 // ---- 2 + 3. traces inside wasm, and memory efficiency
-function measure(b) {
-  const alloc = prepareAllocator(path(b.file));
-  const out = {};
+// Backends take turns within each round (A B C D, A B C D, ...), so machine
+// noise hits them alike and the ratios measured side by side stay fair.
+function measureAll(list) {
+  const prepared = list.map((b) => prepareAllocator(path(b.file)));
+  const out = list.map(() => ({}));
   for (const trace of TRACES) {
-    if (NEEDS_REALLOC.has(trace) && !alloc.hasRealloc) {
-      out[trace] = { skipped: 'no realloc export' };
-      continue;
+    const active = [];
+    prepared.forEach((alloc, k) => {
+      if (NEEDS_REALLOC.has(trace) && !alloc.hasRealloc) out[k][trace] = { skipped: 'no realloc export' };
+      else active.push(k);
+    });
+    process.stderr.write(`  ${trace}:`);
+    const t0 = performance.now();
+    for (const k of active) instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]); // warm-up (JIT tiers)
+    const runs = list.map(() => []);
+    for (let i = 0; i < RUNS; i++) for (const k of active) runs[k].push(instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]));
+    process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    for (const k of active) {
+      const rs = runs[k];
+      const r = rs[0];
+      const ms = median(rs.map((x) => x.ms));
+      out[k][trace] = {
+        nsPerCall: (ms * 1e6) / r.calls,
+        msMedian: ms,
+        msAll: rs.map((x) => +x.ms.toFixed(3)),
+        calls: r.calls,
+        checksum: r.checksum,
+        checksumsStable: rs.every((x) => x.checksum === r.checksum),
+        failures: Math.max(...rs.map((x) => x.failures)),
+        leftover: r.leftover,
+        peakLiveBytes: r.peakLive,
+        memoryBytes: r.memoryBytes,
+        pagesAtEnd: r.memoryBytes / 65536,
+        efficiency: r.memoryBytes / Math.max(1, r.peakLive),
+      };
     }
-    instantiatePair(alloc).run(trace, SEED, OPS[trace]); // warm-up (JIT tiers)
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(instantiatePair(alloc).run(trace, SEED, OPS[trace]));
-    const r = runs[0];
-    const failures = Math.max(...runs.map((x) => x.failures));
-    out[trace] = {
-      nsPerCall: (median(runs.map((x) => x.ms)) * 1e6) / r.calls,
-      msMedian: median(runs.map((x) => x.ms)),
-      msAll: runs.map((x) => +x.ms.toFixed(3)),
-      calls: r.calls,
-      checksum: r.checksum,
-      checksumsStable: runs.every((x) => x.checksum === r.checksum),
-      failures,
-      leftover: r.leftover,
-      peakLiveBytes: r.peakLive,
-      memoryBytes: r.memoryBytes,
-      pagesAtEnd: r.memoryBytes / 65536,
-      efficiency: r.memoryBytes / Math.max(1, r.peakLive),
-    };
   }
   return out;
 }
@@ -155,13 +164,9 @@ for (const b of [...backends, noAllocator]) {
   }
 }
 results.noAllocator = { name: noAllocator.name, file: noAllocator.file, size: size(noAllocator.file) };
-for (const b of backends) {
-  process.stderr.write(`bench ${b.name} ...`);
-  const t0 = performance.now();
-  const entry = { name: b.name, kind: b.kind, file: b.file, size: size(b.file), traces: measure(b) };
-  results.backends.push(entry);
-  process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-}
+process.stderr.write(`bench ${backends.map((b) => b.name).join(', ')}\n`);
+const measured = measureAll(backends);
+backends.forEach((b, k) => results.backends.push({ name: b.name, kind: b.kind, file: b.file, size: size(b.file), traces: measured[k] }));
 results.jsBoundary = await boundary();
 
 // ratios to dlmalloc, measured in this same run

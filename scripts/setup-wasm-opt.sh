@@ -5,7 +5,7 @@
 # `cargo install wasm-opt --locked` (compiles binaryen from source; slow).
 # Installs go under $TOOLS (default .tools/), never system-wide.
 set -euo pipefail
-MIN_VERSION="${MIN_VERSION:-121}"
+MIN_VERSION="${MIN_VERSION:-116}"
 TOOLS="${TOOLS:-.tools}"
 BINARYEN_NPM="${BINARYEN_NPM:-binaryen@132.0.0}"
 mkdir -p "$TOOLS/bin"
