@@ -10,9 +10,10 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
 WASM_OPT ?= wasm-opt
 WASM_OPT_FLAGS ?= -Oz --strip-debug --strip-producers --strip-target-features
 
+comma    := ,
 TARGET   := wasm32-unknown-unknown
 RELEASE  := target/$(TARGET)/release/linalloc.wasm
-DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm
+DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
 BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm
 
 .PHONY: FORCE bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
@@ -66,6 +67,8 @@ dist/linalloc-dlmalloc.wasm: FORCE | setup
 	$(call build-wasm,dlmalloc,$@)
 dist/linalloc-wee.wasm: FORCE | setup
 	$(call build-wasm,wee_alloc,$@)
+dist/linalloc-checked.wasm: FORCE | setup
+	$(call build-wasm,talc$(comma)checked,$@)
 bench/build/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
 bench/build/linalloc-none.wasm: FORCE | setup
@@ -115,6 +118,7 @@ test: setup-test build examples test-rust test-node test-browser
 
 test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc
+	$(CARGO) test --quiet --features dlmalloc,talc,checked
 
 test-node: build examples $(BENCH_ONLY)
 	$(NODE) --test tests/*.test.mjs

@@ -5,7 +5,7 @@
 // Hot paths (`malloc`/`free`, the view getters) do one comparison and one
 // call; everything else is kept out of them.
 
-import { ABI_EXPORTS, hasWasmMagic, memoryImportLimits, moduleLayout, staticRegion } from './wasm-info.js';
+import { ABI_EXPORTS, CHECKED_EXPORTS, hasWasmMagic, memoryImportLimits, moduleLayout, staticRegion } from './wasm-info.js';
 
 export { ABI_EXPORTS };
 
@@ -47,6 +47,15 @@ export class OutOfMemoryError extends LinallocError {}
 
 /** A `Record` was used after `free()`. */
 export class UseAfterFreeError extends LinallocError {}
+
+/** Checked build: a block was freed twice. */
+export class DoubleFreeError extends LinallocError {}
+
+/** Checked build: free/realloc/dealloc of something that is not a live block start, or dealloc with the wrong size/align. */
+export class InvalidFreeError extends LinallocError {}
+
+/** Checked build: a block's canary or header was overwritten (buffer overflow or stray write). */
+export class HeapCorruptionError extends LinallocError {}
 
 // ---------------------------------------------------------------- fetching
 
@@ -250,9 +259,12 @@ let defaultLoad = null;
  * @param {number} [options.maximum] its maximum in pages (default 65536 = 4 GiB)
  * @param {boolean} [options.track] remember live blocks allocated through the helpers
  * @param {object} [options.imports] extra imports for modules that need them
+ * @param {boolean} [options.checked] load the checked build (dist/linalloc-checked.wasm):
+ *   misuse throws DoubleFreeError, InvalidFreeError or HeapCorruptionError
  * @returns {Promise<Heap>}
  */
 export function load(source, options) {
+  if (source === undefined && options?.checked) source = new URL('../dist/linalloc-checked.wasm', import.meta.url);
   if (source === undefined && options === undefined) {
     // Idempotent: the default heap is loaded once.
     defaultLoad ??= loadUncached(new URL('../dist/linalloc.wasm', import.meta.url), {});
@@ -611,6 +623,10 @@ function badSize(what, value) {
   return new RangeError(`linalloc: ${what} must be a whole number from 0 to 4294967295, got ${value}`);
 }
 
+function notABlock(ptr) {
+  return new RangeError(`linalloc: ${ptr} is not a block of this heap (misaligned, outside its pages, or not the start of a block; a pointer from another heap?); nothing was freed`);
+}
+
 function badPtr(value) {
   if (typeof value !== 'number') return new TypeError(`linalloc: pointer must be a number, got ${typeof value} ${JSON.stringify(value)}`);
   return new RangeError(`linalloc: pointer must be a whole number from 0 to 4294967295 (use ptr >>> 0 on raw export results), got ${value}`);
@@ -634,7 +650,9 @@ export class Heap {
   #f32 = null;
   #f64 = null;
   #dv = null;
-  #tracked = null; // Map ptr -> { size, stack }
+  #tracked = null; // Map ptr -> { size, site }
+  #freedSites = null; // checked + tracking: recently freed ptr -> { size, site }
+  #raw; // the instance's own exports (unwrapped)
   #startPages;
   /** @internal static regions of the allocator and linked modules */
   _regions = [];
@@ -648,8 +666,9 @@ export class Heap {
    * @param {number|null} [maximum] the memory's maximum in pages, when known
    */
   constructor(instance, memory, maximum = null) {
-    this.#x = instance.exports;
+    this.#x = CHECKED_EXPORTS.every((n) => typeof instance.exports[n] === 'function') ? checkedExports(instance.exports, this) : instance.exports;
     this.#memory = memory;
+    this.#raw = instance.exports;
     this.#maximum = maximum;
     this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
     /** emscripten-style alias of `malloc`. */
@@ -691,11 +710,15 @@ export class Heap {
     return p;
   }
 
-  /** Frees a block; 0 does nothing. */
+  /**
+   * Frees a block; 0 does nothing. A pointer that cannot be a block of this
+   * heap (misaligned, outside its pages, not a block start) throws a
+   * RangeError and nothing is freed.
+   */
   free(ptr) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
-    if (this.#tracked !== null) this.#tracked.delete(ptr);
-    this.#x.free(ptr);
+    if (this.#x.try_free(ptr) !== 0) throw notABlock(ptr);
+    if (this.#tracked !== null) this.#forgetTracked(ptr);
   }
 
   /** `n * size` zeroed bytes, or 0 (also on overflow). */
@@ -711,9 +734,11 @@ export class Heap {
   realloc(ptr, size) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
     if (size >>> 0 !== size) throw badSize('size', size);
+    const refused = ptr !== 0 ? this.#x.stats_invalid_frees() : 0;
     const p = this.#x.realloc(ptr, size) >>> 0;
+    if (p === 0 && ptr !== 0 && this.#x.stats_invalid_frees() !== refused) throw notABlock(ptr);
     if (this.#tracked !== null && (p !== 0 || size === 0)) {
-      this.#tracked.delete(ptr);
+      this.#forgetTracked(ptr);
       if (p !== 0) this.#track(p, size);
     }
     return p;
@@ -912,6 +937,7 @@ export class Heap {
       totalAllocations: x.stats_total_allocations() >>> 0,
       failedAllocations: x.stats_failed_allocations() >>> 0,
       heapBytes: x.stats_heap_bytes() >>> 0,
+      invalidFrees: x.stats_invalid_frees() >>> 0,
       memoryBytes,
       pages: memoryBytes / PAGE_SIZE,
     };
@@ -923,6 +949,55 @@ export class Heap {
   }
   set tracking(on) {
     this.#tracked = on ? (this.#tracked ?? new Map()) : null;
+  }
+
+  /** True for the checked build. */
+  get checked() {
+    return typeof this.#x.heap_check === 'function';
+  }
+
+  /**
+   * Checked build: verifies every live block's header and canary; throws a
+   * HeapCorruptionError naming the first damaged block. Release build: no-op.
+   */
+  check() {
+    if (!this.checked) return;
+    const code = this.#x.heap_check();
+    if (code !== 0) throw this._fault();
+  }
+
+  /** @internal the error for the fault the checked module just recorded */
+  _fault() {
+    const x = this.#raw;
+    const code = x.checked_error_code();
+    const ptr = x.checked_error_ptr() >>> 0;
+    let size = x.checked_error_size() >>> 0;
+    x.checked_error_clear();
+    const site = this.#tracked?.get(ptr) ?? this.#freedSites?.get(ptr);
+    if (!size && site) size = site.size;
+    const where = site ? `\nallocated at:\n${site.site.stack?.split('\n').slice(1).join('\n')}` : ' (load with { track: true } to see where it was allocated)';
+    const block = `block ${ptr} (0x${ptr.toString(16)}${size ? `, ${size} bytes` : ''})`;
+    const details = { ptr, size, allocationStack: site?.site.stack };
+    switch (code) {
+      case 1: return new DoubleFreeError(`double free of ${block}: it was already freed. Free each block once; set the pointer to 0 after freeing.${where}`, 'DOUBLE_FREE', details);
+      case 2: return new InvalidFreeError(`free of ${ptr} (0x${ptr.toString(16)}), which is not the start of a live block (an interior, misaligned or foreign pointer, or static data). Pass exactly what malloc returned.`, 'INVALID_FREE', details);
+      case 3: return new HeapCorruptionError(`buffer overflow: bytes after the end of ${block} were overwritten. Check the writes into this block against its size.${where}`, 'OVERFLOW', details);
+      case 4: return new HeapCorruptionError(`the header in front of ${block} was overwritten (a write before the block's start, or into freed memory).${where}`, 'HEADER_CORRUPT', details);
+      case 5: return new InvalidFreeError(`dealloc of ${block} with a size or alignment other than the allocation's. Pass the size and align used with alloc.${where}`, 'SIZE_MISMATCH', details);
+      default: return null;
+    }
+  }
+
+  #forgetTracked(ptr) {
+    const b = this.#tracked.get(ptr);
+    if (b === undefined) return;
+    this.#tracked.delete(ptr);
+    if (this.checked) {
+      // remember recent frees, so a double free can name the allocation site
+      this.#freedSites ??= new Map();
+      this.#freedSites.set(ptr, b);
+      if (this.#freedSites.size > 4096) this.#freedSites.delete(this.#freedSites.keys().next().value);
+    }
   }
 
   #track(ptr, size) {
@@ -948,8 +1023,34 @@ export class Heap {
 
   /** @internal used by Record */
   _forget(ptr) {
-    if (this.#tracked !== null) this.#tracked.delete(ptr);
+    if (this.#tracked !== null) this.#forgetTracked(ptr);
   }
+}
+
+/**
+ * The checked build's exports, each turning the module's fault trap into the
+ * matching LinallocError (raw calls through `heap.exports` get them too).
+ */
+function checkedExports(raw, heap) {
+  const out = {};
+  for (const [name, v] of Object.entries(raw)) {
+    if (typeof v !== 'function' || name.startsWith('checked_error_')) {
+      out[name] = v;
+      continue;
+    }
+    out[name] = (...args) => {
+      try {
+        return v(...args);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          const fault = heap._fault();
+          if (fault) throw fault;
+        }
+        throw e;
+      }
+    };
+  }
+  return Object.freeze(out);
 }
 
 /** An ID/X/Y record in wasm memory; fields read through fresh views. */

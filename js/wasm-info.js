@@ -8,7 +8,11 @@ export const ABI_EXPORTS = Object.freeze([
   'createRecord', 'deleteRecord',
   'stats_live_allocations', 'stats_total_allocations', 'stats_failed_allocations',
   'stats_in_use_bytes', 'stats_peak_in_use_bytes', 'stats_heap_bytes',
+  'stats_invalid_frees', 'try_free',
 ]);
+
+/** Extra exports of the checked build (dist/linalloc-checked.wasm). */
+export const CHECKED_EXPORTS = Object.freeze(['heap_check', 'checked_error_code', 'checked_error_ptr', 'checked_error_size', 'checked_error_clear']);
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

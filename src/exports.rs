@@ -23,14 +23,28 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
     heap().malloc(size)
 }
 
-/// Frees a block from any allocation export; `free(0)` does nothing.
+/// Frees a block from any allocation export; `free(0)` does nothing. A
+/// pointer that cannot be a block (misaligned, outside the heap, bad header)
+/// is ignored and counted in `stats_invalid_frees`.
 ///
 /// # Safety
 /// `ptr` is 0 or a live block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn free(ptr: *mut u8) {
     // SAFETY: caller contract.
-    unsafe { heap().free(ptr) }
+    unsafe { heap().free(ptr) };
+}
+
+/// `free` that reports: 0 when freed (or `ptr` is 0), 1 when the pointer was
+/// refused as not a block of this heap (nothing was freed). The JS loader's
+/// `heap.free` uses it to throw instead of failing silently.
+///
+/// # Safety
+/// As for `free`.
+#[no_mangle]
+pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
+    // SAFETY: caller contract.
+    !unsafe { heap().free(ptr) } as u32
 }
 
 /// `n * size` zeroed bytes; 0 on overflow or out of memory.
@@ -62,14 +76,14 @@ pub extern "C" fn rust_alloc(size: usize, align: usize) -> *mut u8 {
 }
 
 /// Frees a block from `alloc`. The header records size and alignment, so
-/// the given ones are not needed.
+/// the given ones are only checked (by the checked build).
 ///
 /// # Safety
 /// `ptr` is 0 or a live block of this module.
 #[export_name = "dealloc"]
-pub unsafe extern "C" fn rust_dealloc(ptr: *mut u8, _size: usize, _align: usize) {
+pub unsafe extern "C" fn rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
     // SAFETY: caller contract.
-    unsafe { heap().free(ptr) }
+    unsafe { heap().dealloc(ptr, size, align) };
 }
 
 /// Allocates and fills a [`Record`]; 0 when out of memory.
@@ -90,7 +104,7 @@ pub extern "C" fn create_record(id: u32, x: f64, y: f64) -> *mut Record {
 #[export_name = "deleteRecord"]
 pub unsafe extern "C" fn delete_record(ptr: *mut Record) {
     // SAFETY: caller contract.
-    unsafe { heap().free(ptr as *mut u8) }
+    unsafe { heap().free(ptr as *mut u8) };
 }
 
 /// Blocks currently live.
@@ -129,6 +143,50 @@ pub extern "C" fn stats_heap_bytes() -> usize {
     heap().heap_bytes()
 }
 
+/// `free`/`realloc`/`dealloc`/`deleteRecord` calls given a pointer that
+/// cannot be a block of this heap (ignored).
+#[no_mangle]
+pub extern "C" fn stats_invalid_frees() -> usize {
+    heap().stats().invalid_frees
+}
+
+/// Checked build: walks every live block, verifying headers and canaries.
+/// 0 = healthy, else a fault code (see `checked_error_code`).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn heap_check() -> u32 {
+    heap().check()
+}
+
+/// Checked build: code of the last detected fault (0 none, 1 double free,
+/// 2 invalid free, 3 overflow, 4 header corrupt, 5 dealloc size mismatch).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_code() -> u32 {
+    crate::checked::last_fault().0
+}
+
+/// Checked build: pointer involved in the last fault.
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_ptr() -> u32 {
+    crate::checked::last_fault().1
+}
+
+/// Checked build: forgets the last fault (after the loader has reported it).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_clear() {
+    crate::checked::clear_fault()
+}
+
+/// Checked build: requested size of the block involved in the last fault (0 if unknown).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_size() -> u32 {
+    crate::checked::last_fault().2
+}
+
 /// Rust code inside this module (and crates it links, such as talc's
 /// `alloc`-using helpers) allocates from the same heap as the exports.
 struct SameHeap;
@@ -141,7 +199,7 @@ unsafe impl core::alloc::GlobalAlloc for SameHeap {
     }
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: core::alloc::Layout) {
         // SAFETY: ptr came from `alloc` above.
-        unsafe { heap().free(ptr) }
+        unsafe { heap().free(ptr) };
     }
 }
 

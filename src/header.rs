@@ -10,9 +10,23 @@
 //! `hdr = max(8, align)`, so the user pointer keeps the block's alignment and
 //! `free(ptr)` recovers the requested size and the backend's block start and
 //! alignment from the header alone.
+//!
+//! The `checked` build uses 16 bytes, `[magic][state][size][hdr]`, and an
+//! 8-byte canary after the user bytes (see `crate::checked`).
 
 /// Bytes of header for blocks with the default alignment.
+#[cfg(not(feature = "checked"))]
 pub const HEADER: usize = 8;
+/// Bytes of header for blocks with the default alignment.
+#[cfg(feature = "checked")]
+pub const HEADER: usize = 16;
+
+/// Bytes after the user bytes: the checked build's canary.
+#[cfg(not(feature = "checked"))]
+pub const TRAILER: usize = 0;
+/// Bytes after the user bytes: the checked build's canary.
+#[cfg(feature = "checked")]
+pub const TRAILER: usize = 8;
 
 /// Largest alignment `aligned_alloc`/`alloc` accept: one wasm page.
 pub const MAX_ALIGN: usize = 65536;
@@ -38,7 +52,7 @@ pub fn block_size(size: usize, hdr: usize) -> Option<usize> {
     if size > MAX_SIZE {
         return None;
     }
-    Some(size + hdr)
+    Some(size + hdr + TRAILER)
 }
 
 /// `n * size` for `calloc`, `None` on overflow.
@@ -53,9 +67,9 @@ pub fn array_size(n: usize, size: usize) -> Option<usize> {
 /// `user - 8 .. user` is writable memory of the block.
 #[inline]
 pub unsafe fn write(user: *mut u8, size: usize, hdr: usize) {
-    // SAFETY: caller contract; user is 8-aligned so both u32 writes are aligned.
+    // SAFETY: caller contract; user is 8-aligned so the u32 writes are aligned.
     unsafe {
-        let h = user.sub(HEADER) as *mut u32;
+        let h = user.sub(8) as *mut u32;
         h.write(size as u32);
         h.add(1).write(hdr as u32);
     }
@@ -69,7 +83,7 @@ pub unsafe fn write(user: *mut u8, size: usize, hdr: usize) {
 pub unsafe fn read(user: *const u8) -> (usize, usize) {
     // SAFETY: caller contract.
     unsafe {
-        let h = user.sub(HEADER) as *const u32;
+        let h = user.sub(8) as *const u32;
         (h.read() as usize, h.add(1).read() as usize)
     }
 }
@@ -80,8 +94,8 @@ mod tests {
 
     #[test]
     fn header_len_follows_alignment() {
-        assert_eq!(header_len(1), Some(8));
-        assert_eq!(header_len(8), Some(8));
+        assert_eq!(header_len(1), Some(HEADER));
+        assert_eq!(header_len(8), Some(HEADER));
         assert_eq!(header_len(16), Some(16));
         assert_eq!(header_len(65536), Some(65536));
         assert_eq!(header_len(131072), None);
@@ -93,8 +107,8 @@ mod tests {
     fn sizes_near_4gib_are_refused_not_wrapped() {
         assert_eq!(block_size(0xFFFF_FFF0, 8), None);
         assert_eq!(block_size(MAX_SIZE + 1, 8), None);
-        assert_eq!(block_size(MAX_SIZE, 65536), Some(MAX_SIZE + 65536));
-        assert!(MAX_SIZE + MAX_ALIGN <= i32::MAX as usize);
+        assert_eq!(block_size(MAX_SIZE, 65536), Some(MAX_SIZE + 65536 + TRAILER));
+        assert!(MAX_SIZE + MAX_ALIGN + TRAILER <= i32::MAX as usize);
         assert_eq!(array_size(usize::MAX, 2), None);
         assert_eq!(array_size(3, 5), Some(15));
     }

@@ -1,8 +1,10 @@
 //! The one place every allocation goes through: argument checks, the size
-//! header, and exact stats, over whichever backend is compiled in.
+//! header, exact stats, and the cheap bad-pointer checks of the release
+//! build, over whichever backend is compiled in. With the `checked` feature
+//! it also keeps the misuse detector of `crate::checked` up to date.
 
 use crate::backend::{Backend, MIN_ALIGN};
-use crate::header::{self, HEADER};
+use crate::header::{self, HEADER, TRAILER};
 use crate::stats::Stats;
 use core::ptr::null_mut;
 
@@ -10,12 +12,36 @@ use core::ptr::null_mut;
 pub struct Heap<B: Backend> {
     backend: B,
     stats: Stats,
+    /// Lowest block start and highest block end ever handed out: a pointer
+    /// outside `[lo, hi)` cannot be one of ours.
+    lo: usize,
+    hi: usize,
+    #[cfg(feature = "checked")]
+    checker: crate::checked::Checker,
+}
+
+/// Why `free` refused a pointer (release build: ignored and counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Not aligned like every block this heap hands out.
+    Misaligned,
+    /// Outside every block this heap ever handed out.
+    OutsideHeap,
+    /// Its header cannot belong to a block (damaged, or not a block start).
+    BadHeader,
 }
 
 impl<B: Backend> Heap<B> {
     /// A heap over `backend`, usable in a `static`.
     pub const fn new(backend: B) -> Self {
-        Self { backend, stats: Stats::new() }
+        Self {
+            backend,
+            stats: Stats::new(),
+            lo: usize::MAX,
+            hi: 0,
+            #[cfg(feature = "checked")]
+            checker: crate::checked::Checker::new(),
+        }
     }
 
     /// Current counters.
@@ -60,18 +86,40 @@ impl<B: Backend> Heap<B> {
         let Some(block) = header::block_size(size, hdr) else {
             return self.fail();
         };
+        #[cfg(feature = "checked")]
+        if !self.checker.reserve(&mut self.backend) {
+            return self.fail();
+        }
         // SAFETY: block > 0, hdr is a power of two >= MIN_ALIGN.
         let base = unsafe { self.backend.alloc(block, hdr) };
         if base.is_null() {
             return self.fail();
         }
-        // SAFETY: the block holds hdr + size bytes; the header sits in the
-        // hdr bytes before the user pointer.
+        let addr = base as usize;
+        if addr < self.lo {
+            self.lo = addr;
+        }
+        if addr + block > self.hi {
+            self.hi = addr + block;
+        }
+        // SAFETY: the block holds hdr + size (+ TRAILER) bytes; the header
+        // sits in the hdr bytes before the user pointer.
         let user = unsafe { base.add(hdr) };
         // SAFETY: as above.
         unsafe { header::write(user, size, hdr) };
+        #[cfg(feature = "checked")]
+        self.checker.on_alloc(user, size);
         self.stats.on_alloc(size);
         user
+    }
+
+    /// A pointer `validate` refused: counted and ignored, or (checked build) a fault.
+    #[cold]
+    fn refuse(&mut self, _ptr: *const u8) {
+        #[cfg(feature = "checked")]
+        self.checker.reject(_ptr);
+        #[cfg(not(feature = "checked"))]
+        self.stats.on_invalid_free();
     }
 
     #[cold]
@@ -80,24 +128,77 @@ impl<B: Backend> Heap<B> {
         null_mut()
     }
 
-    /// Frees a block; null is a no-op.
+    /// The cheap checks that keep a stray pointer from corrupting the heap:
+    /// alignment, bounds, header sanity. `Ok((size, hdr))` for a plausible block.
+    #[inline]
+    pub fn validate(&self, ptr: *const u8) -> Result<(usize, usize), Rejected> {
+        let a = ptr as usize;
+        if a % MIN_ALIGN != 0 {
+            return Err(Rejected::Misaligned);
+        }
+        if a < self.lo.saturating_add(HEADER) || a > self.hi {
+            return Err(Rejected::OutsideHeap);
+        }
+        // SAFETY: [a - HEADER, a) lies inside [lo, hi), memory the heap owns.
+        let (size, hdr) = unsafe { header::read(ptr) };
+        if !hdr.is_power_of_two() || !(HEADER..=header::MAX_ALIGN).contains(&hdr) || a - hdr < self.lo || size > self.hi - a {
+            return Err(Rejected::BadHeader);
+        }
+        Ok((size, hdr))
+    }
+
+    /// Frees a block; null is a no-op. A pointer that cannot be a block of
+    /// this heap is left alone and counted (`stats().invalid_frees`); the
+    /// checked build stops with a fault instead. Returns false when refused.
     ///
     /// # Safety
-    /// `ptr` is null or a live pointer returned by this heap.
-    #[inline]
-    pub unsafe fn free(&mut self, ptr: *mut u8) {
+    /// `ptr` is null or a live pointer returned by this heap (violations that
+    /// `validate` cannot see, such as a double free, corrupt the heap in the
+    /// release build).
+    // Not inlined: the exports that free (free, try_free, dealloc,
+    // deleteRecord, realloc) share one copy, which keeps the module small.
+    #[inline(never)]
+    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
         if ptr.is_null() {
-            return;
+            return true;
         }
-        // SAFETY: ptr is live (caller contract), so its header is intact.
-        let (size, hdr) = unsafe { header::read(ptr) };
+        let (size, hdr) = match self.validate(ptr) {
+            Ok(v) => v,
+            Err(_) => {
+                self.refuse(ptr);
+                return false;
+            }
+        };
+        #[cfg(feature = "checked")]
+        self.checker.on_free(&mut self.backend, ptr, size);
         self.stats.on_free(size);
         // SAFETY: base and layout are exactly what alloc_with_header used.
-        unsafe { self.backend.free(ptr.sub(hdr), size + hdr, hdr) };
+        unsafe { self.backend.free(ptr.sub(hdr), size + hdr + TRAILER, hdr) };
+        true
+    }
+
+    /// Frees a block from `alloc(size, align)`; the checked build verifies
+    /// that `size`/`align` match the allocation.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
+        #[cfg(feature = "checked")]
+        if !ptr.is_null() {
+            if let Ok((size, hdr)) = self.validate(ptr) {
+                let align = if _align == 0 { MIN_ALIGN } else { _align };
+                if size != _size || header::header_len(align) != Some(hdr) {
+                    self.checker.size_mismatch(ptr, size);
+                }
+            }
+        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free(ptr) }
     }
 
     /// C `realloc`: null `ptr` allocates, size 0 frees and returns null, on
-    /// failure returns null and leaves `ptr` intact.
+    /// failure returns null and leaves `ptr` intact. A pointer `validate`
+    /// refuses is left alone, counted, and null is returned.
     ///
     /// # Safety
     /// `ptr` is null or a live pointer returned by this heap.
@@ -110,17 +211,30 @@ impl<B: Backend> Heap<B> {
             unsafe { self.free(ptr) };
             return null_mut();
         }
-        // SAFETY: ptr is live (caller contract).
-        let (old, hdr) = unsafe { header::read(ptr) };
+        let (old, hdr) = match self.validate(ptr) {
+            Ok(v) => v,
+            Err(_) => {
+                self.refuse(ptr);
+                return null_mut();
+            }
+        };
+        #[cfg(feature = "checked")]
+        self.checker.check_live(ptr, old);
         let Some(block) = header::block_size(size, hdr) else {
             return self.fail();
         };
-        if hdr == HEADER {
-            debug_assert_eq!(hdr, MIN_ALIGN);
+        if hdr == HEADER && !cfg!(feature = "checked") {
             // SAFETY: the block was allocated with (old + HEADER, MIN_ALIGN).
             let base = unsafe { self.backend.realloc(ptr.sub(HEADER), old + HEADER, block) };
             if base.is_null() {
                 return self.fail();
+            }
+            let addr = base as usize;
+            if addr < self.lo {
+                self.lo = addr;
+            }
+            if addr + block > self.hi {
+                self.hi = addr + block;
             }
             // SAFETY: the new block holds HEADER + size bytes.
             let user = unsafe { base.add(HEADER) };
@@ -129,7 +243,9 @@ impl<B: Backend> Heap<B> {
             self.stats.on_resize(old, size);
             return user;
         }
-        // Over-aligned blocks keep their alignment: allocate, copy, free.
+        // Over-aligned blocks keep their alignment, and the checked build
+        // always moves (so a stale pointer to the old block is caught):
+        // allocate, copy, free.
         let new = self.alloc_with_header(size, hdr);
         if !new.is_null() {
             // SAFETY: both blocks are live and distinct; the copy fits both.
@@ -137,8 +253,16 @@ impl<B: Backend> Heap<B> {
                 core::ptr::copy_nonoverlapping(ptr, new, old.min(size));
                 self.free(ptr);
             }
+            // alloc_with_header counted this realloc once in `total`, as documented.
         }
         new
+    }
+
+    /// Verifies every live block's header and canary (checked build).
+    /// 0 = healthy, else a `checked::Fault` code.
+    #[cfg(feature = "checked")]
+    pub fn check(&mut self) -> u32 {
+        self.checker.check_all()
     }
 }
 

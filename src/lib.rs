@@ -14,6 +14,8 @@
 extern crate std;
 
 pub mod backend;
+#[cfg(feature = "checked")]
+pub mod checked;
 pub mod grow;
 pub mod header;
 pub mod heap;

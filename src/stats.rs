@@ -13,12 +13,15 @@ pub struct Stats {
     pub in_use: usize,
     /// High-water mark of `in_use`.
     pub peak: usize,
+    /// `free`/`realloc` calls given a pointer that cannot be a block of this
+    /// heap (ignored in the release build).
+    pub invalid_frees: usize,
 }
 
 impl Stats {
     /// All zero, usable in a `static`.
     pub const fn new() -> Self {
-        Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0 }
+        Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0, invalid_frees: 0 }
     }
 
     /// A block of `size` requested bytes became live.
@@ -47,6 +50,12 @@ impl Stats {
         if self.in_use > self.peak {
             self.peak = self.in_use;
         }
+    }
+
+    /// A pointer was refused by `free`/`realloc`.
+    #[inline]
+    pub fn on_invalid_free(&mut self) {
+        self.invalid_frees += 1;
     }
 
     /// A request could not be satisfied.

@@ -275,7 +275,7 @@ describe('Heap', () => {
     r.free();
     assert.deepEqual(heap.liveBlocks().map((b) => b.ptr), [s]);
     const st = heap.stats();
-    assert.deepEqual(Object.keys(st).sort(), ['failedAllocations', 'heapBytes', 'inUseBytes', 'liveAllocations', 'memoryBytes', 'pages', 'peakInUseBytes', 'totalAllocations']);
+    assert.deepEqual(Object.keys(st).sort(), ['failedAllocations', 'heapBytes', 'inUseBytes', 'invalidFrees', 'liveAllocations', 'memoryBytes', 'pages', 'peakInUseBytes', 'totalAllocations']);
     assert.equal(st.inUseBytes, 4);
     assert.equal(st.memoryBytes, st.pages * PAGE_SIZE);
     heap.tracking = false;

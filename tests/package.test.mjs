@@ -16,7 +16,7 @@ test('npm pack -> install into an empty folder -> import "linalloc" and allocate
   try {
     const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], ROOT));
     const files = info.files.map((f) => f.path).sort();
-    assert.deepEqual(files, ['README.md', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', 'js/linalloc.d.ts', 'js/linalloc.js', 'js/wasm-info.js', 'package.json']);
+    assert.deepEqual(files, ['README.md', 'dist/linalloc-checked.wasm', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', 'js/linalloc.d.ts', 'js/linalloc.js', 'js/wasm-info.js', 'package.json']);
     const app = join(dir, 'app');
     npm(['init', '-y'], (execFileSync('mkdir', ['-p', app]), app));
     npm(['install', '--no-audit', '--no-fund', '--offline', join(dir, info.filename)], app);

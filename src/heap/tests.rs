@@ -222,6 +222,11 @@ macro_rules! backend_tests {
                     super::random_trace(h, lo, hi, seed, 20_000)
                 }
             }
+            #[cfg(not(feature = "checked"))]
+            #[test]
+            fn invalid_frees() {
+                super::invalid_frees(heap(64).0)
+            }
             #[test]
             fn stats_peak_tracks_high_water() {
                 let (mut h, _, _) = heap(64);
@@ -243,3 +248,86 @@ macro_rules! backend_tests {
 backend_tests!(dlmalloc, crate::backend::dl::DlBackend::new);
 #[cfg(feature = "talc")]
 backend_tests!(talc, crate::backend::talc::TalcBackend::new);
+
+/// Stray pointers that cheap checks can see are refused and counted; the
+/// heap stays intact. (The checked build faults on them instead.)
+#[cfg(not(feature = "checked"))]
+fn invalid_frees<B: Backend>(mut h: Heap<B>) {
+    let a = h.malloc(100);
+    fill(a, 100, 7);
+    let mut local = [0u64; 4];
+    let stack_ptr = local.as_mut_ptr() as *mut u8;
+    for bad in [a.wrapping_add(3), a.wrapping_add(4), stack_ptr, 8 as *mut u8, (usize::MAX & !7) as *mut u8] {
+        assert!(!unsafe { h.free(bad) }, "{bad:?} refused");
+        assert!(unsafe { h.realloc(bad, 10) }.is_null());
+    }
+    assert_eq!(h.stats().invalid_frees, 10);
+    check(a, 100, 7);
+    assert_eq!(h.stats().live, 1);
+    assert!(unsafe { h.free(a) });
+    assert_eq!(h.stats().live, 0);
+}
+
+#[cfg(feature = "checked")]
+mod checked {
+    use super::*;
+    use crate::checked::{last_fault, Fault};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    fn heap() -> Heap<impl Backend> {
+        Heap::new(crate::backend::talc::TalcBackend::new(fake_memory(64).0))
+    }
+
+    fn faults(f: impl FnOnce()) -> Fault {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        assert!(r.is_err(), "no fault detected");
+        match last_fault().0 {
+            1 => Fault::DoubleFree,
+            2 => Fault::InvalidFree,
+            3 => Fault::Overflow,
+            4 => Fault::HeaderCorrupt,
+            5 => Fault::SizeMismatch,
+            c => panic!("unknown fault {c}"),
+        }
+    }
+
+    #[test]
+    fn every_misuse_is_caught() {
+        let mut h = heap();
+        let a = h.malloc(40);
+        assert!(unsafe { std::slice::from_raw_parts(a, 40) }.iter().all(|&b| b == crate::checked::FRESH_FILL));
+        unsafe { h.free(a) };
+        assert_eq!(faults(|| unsafe { h.free(a); }), Fault::DoubleFree);
+        let b = h.malloc(40);
+        assert_eq!(faults(|| unsafe { h.free(b.add(8)); }), Fault::InvalidFree);
+        assert_eq!(faults(|| unsafe { h.free(b.add(1)); }), Fault::InvalidFree);
+        let mut local = [0u64; 4];
+        assert_eq!(faults(|| unsafe { h.free(local.as_mut_ptr() as *mut u8); }), Fault::InvalidFree);
+        unsafe { b.add(40).write(0) }; // one byte past the end
+        assert_eq!(h.check(), Fault::Overflow as u32);
+        assert_eq!(faults(|| unsafe { h.free(b); }), Fault::Overflow);
+        let c = h.aligned_alloc(64, 10);
+        assert_eq!(faults(|| unsafe { h.dealloc(c, 11, 64); }), Fault::SizeMismatch);
+        assert_eq!(faults(|| unsafe { h.dealloc(c, 10, 8); }), Fault::SizeMismatch);
+        assert!(unsafe { h.dealloc(c, 10, 64) });
+        let d = h.malloc(16);
+        unsafe { (d.sub(16) as *mut u32).write(0) }; // header magic
+        assert_eq!(faults(|| unsafe { h.free(d); }), Fault::HeaderCorrupt);
+    }
+
+    #[test]
+    fn freed_blocks_are_poisoned_and_realloc_moves() {
+        let mut h = heap();
+        let a = h.malloc(32);
+        fill(a, 32, 1);
+        let b = unsafe { h.realloc(a, 64) };
+        assert_ne!(a, b, "the checked build always moves on realloc");
+        check(b, 32, 1);
+        // freed bytes are poisoned, except where the backend keeps its own
+        // free-list metadata inside the freed chunk
+        let poisoned = unsafe { std::slice::from_raw_parts(a, 32) }.iter().filter(|&&x| x == crate::checked::FREED_FILL).count();
+        assert!(poisoned >= 16, "only {poisoned} of 32 freed bytes poisoned");
+        assert_eq!(faults(|| unsafe { h.free(a); }), Fault::DoubleFree);
+        assert_eq!(h.check(), 0);
+    }
+}
