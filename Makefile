@@ -16,7 +16,7 @@ RELEASE  := target/$(TARGET)/release/linalloc.wasm
 DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
 BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm
 
-.PHONY: FORCE bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
+.PHONY: FORCE fuzz bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
 
 all: build
 
@@ -115,6 +115,14 @@ examples/link/rust-client.wasm: FORCE | setup
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
 
 test: setup-test build examples test-rust test-node test-browser
+	@$(NODE) scripts/reliability.mjs
+
+# make fuzz SECONDS=N: differential fuzzing of every backend and the checked
+# build until time is up; prints operation counts and seeds (replay with --seed).
+SECONDS ?= 60
+fuzz: build
+	$(NODE) tests/fuzz.mjs --seconds $(SECONDS)
+	@$(NODE) scripts/reliability.mjs
 
 test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc

@@ -12,10 +12,11 @@ use core::ptr::null_mut;
 pub struct Heap<B: Backend> {
     backend: B,
     stats: Stats,
-    /// Lowest block start and highest block end ever handed out: a pointer
-    /// outside `[lo, hi)` cannot be one of ours.
+    /// Lowest block start and the last byte of the highest block ever handed
+    /// out: a pointer outside `[lo, last]` cannot be one of ours. (`last`, not
+    /// an end, so a block that ends exactly at 4 GiB needs no wrap.)
     lo: usize,
-    hi: usize,
+    last: usize,
     #[cfg(feature = "checked")]
     checker: crate::checked::Checker,
 }
@@ -38,7 +39,7 @@ impl<B: Backend> Heap<B> {
             backend,
             stats: Stats::new(),
             lo: usize::MAX,
-            hi: 0,
+            last: 0,
             #[cfg(feature = "checked")]
             checker: crate::checked::Checker::new(),
         }
@@ -95,13 +96,7 @@ impl<B: Backend> Heap<B> {
         if base.is_null() {
             return self.fail();
         }
-        let addr = base as usize;
-        if addr < self.lo {
-            self.lo = addr;
-        }
-        if addr + block > self.hi {
-            self.hi = addr + block;
-        }
+        self.note_block(base as usize, block);
         // SAFETY: the block holds hdr + size (+ TRAILER) bytes; the header
         // sits in the hdr bytes before the user pointer.
         let user = unsafe { base.add(hdr) };
@@ -111,6 +106,19 @@ impl<B: Backend> Heap<B> {
         self.checker.on_alloc(user, size);
         self.stats.on_alloc(size);
         user
+    }
+
+    /// Widens `[lo, last]` to cover a block of `block` bytes at `addr`.
+    #[inline]
+    fn note_block(&mut self, addr: usize, block: usize) {
+        if addr < self.lo {
+            self.lo = addr;
+        }
+        // block > 0 and the block lies in the address space: no wrap
+        let last = addr + (block - 1);
+        if last > self.last {
+            self.last = last;
+        }
     }
 
     /// A pointer `validate` refused: counted and ignored, or (checked build) a fault.
@@ -136,12 +144,15 @@ impl<B: Backend> Heap<B> {
         if a % MIN_ALIGN != 0 {
             return Err(Rejected::Misaligned);
         }
-        if a < self.lo.saturating_add(HEADER) || a > self.hi {
+        // a - 1 cannot wrap: a >= lo + HEADER > 0 once the first check passed
+        if a < self.lo.saturating_add(HEADER) || a - 1 > self.last {
             return Err(Rejected::OutsideHeap);
         }
-        // SAFETY: [a - HEADER, a) lies inside [lo, hi), memory the heap owns.
+        // SAFETY: [a - HEADER, a) lies inside [lo, last], memory the heap owns.
         let (size, hdr) = unsafe { header::read(ptr) };
-        if !hdr.is_power_of_two() || !(HEADER..=header::MAX_ALIGN).contains(&hdr) || a - hdr < self.lo || size > self.hi - a {
+        // bytes from a to the last byte of the heap: 0 when a == last + 1
+        let room = self.last.wrapping_sub(a).wrapping_add(1);
+        if !hdr.is_power_of_two() || !(HEADER..=header::MAX_ALIGN).contains(&hdr) || a - hdr < self.lo || size > room {
             return Err(Rejected::BadHeader);
         }
         Ok((size, hdr))
@@ -229,13 +240,7 @@ impl<B: Backend> Heap<B> {
             if base.is_null() {
                 return self.fail();
             }
-            let addr = base as usize;
-            if addr < self.lo {
-                self.lo = addr;
-            }
-            if addr + block > self.hi {
-                self.hi = addr + block;
-            }
+            self.note_block(base as usize, block);
             // SAFETY: the new block holds HEADER + size bytes.
             let user = unsafe { base.add(HEADER) };
             // SAFETY: as above.
@@ -267,4 +272,4 @@ impl<B: Backend> Heap<B> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -22,6 +22,9 @@ pub mod heap;
 pub mod record;
 pub mod stats;
 
+#[cfg(all(test, feature = "talc"))]
+mod proptests;
+
 #[cfg(target_arch = "wasm32")]
 mod exports;
 

@@ -5,6 +5,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { load, DoubleFreeError, InvalidFreeError, HeapCorruptionError, LinallocError } from '../js/linalloc.js';
 import { DIST, instantiate, BACKENDS } from './support.mjs';
+import { report } from './report.mjs';
+import { after } from 'node:test';
+
+// misuse cases provoked and caught, by kind (for the README's Reliability section)
+const caught = {};
+const count = (kind, n = 1) => (caught[kind] = (caught[kind] ?? 0) + n);
+after(() => report('checked', { caught, total: Object.values(caught).reduce((a, b) => a + b, 0) }));
 
 const CHECKED = DIST + 'linalloc-checked.wasm';
 const still = (heap) => {
@@ -47,6 +54,7 @@ describe('checked build', () => {
     r.free();
     assert.throws(() => heap.exports.deleteRecord(ptr), DoubleFreeError);
     assert.equal(still(heap).liveAllocations, 0);
+    count('double free (free, raw free, realloc, deleteRecord)', 4);
   });
 
   test('free of interior, misaligned, foreign and static-data pointers -> InvalidFreeError', async () => {
@@ -58,6 +66,7 @@ describe('checked build', () => {
     assert.equal(heap.stats().liveAllocations, 1, 'nothing was freed');
     heap.free(p);
     still(heap);
+    count('invalid free (interior, misaligned, static data, outside the heap)', 7);
   });
 
   test('buffer overflow -> HeapCorruptionError at free and from heap.check()', async () => {
@@ -70,6 +79,8 @@ describe('checked build', () => {
     heap.u8[q - 13] ^= 0xff; // the header's state word
     assert.throws(() => heap.free(q), (e) => e instanceof HeapCorruptionError && e.code === 'HEADER_CORRUPT');
     still(heap);
+    count('buffer overflow (heap.check, free)', 2);
+    count('damaged header', 1);
   });
 
   test('dealloc with a size or alignment other than the allocation -> InvalidFreeError SIZE_MISMATCH', async () => {
@@ -80,6 +91,7 @@ describe('checked build', () => {
     assert.throws(() => x.dealloc(p, 100, 8), (e) => e instanceof InvalidFreeError && e.code === 'SIZE_MISMATCH');
     x.dealloc(p, 100, 64);
     assert.equal(heap.stats().liveAllocations, 0);
+    count('dealloc size/align mismatch', 2);
   });
 
   test('heap_check walks 10 000 live blocks and finds the one damaged', async () => {
@@ -89,6 +101,7 @@ describe('checked build', () => {
     const victim = ps[7777];
     heap.u8[victim + 1 + (7777 % 300)] = 0x00;
     assert.throws(() => heap.check(), (e) => e instanceof HeapCorruptionError && e.ptr === victim);
+    count('overflow found by heap_check among 10 000 live blocks', 1);
   });
 });
 
@@ -109,6 +122,7 @@ describe('release builds: cheaply detectable bad pointers are refused, counted, 
       assert.ok(h.u8().subarray(p, p + 100).every((v) => v === 9), 'the live block is intact');
       assert.equal(h.x.try_free(p), 0);
       assert.equal(h.stats().live, 0);
+      count(`release build (${backend}): stray pointers refused and counted`, bad.length * 3);
     });
   }
 

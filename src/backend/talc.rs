@@ -79,9 +79,14 @@ unsafe impl<G: Grow + core::fmt::Debug> Backend for TalcBackend<G> {
     }
     #[inline]
     unsafe fn realloc(&mut self, ptr: *mut u8, old: usize, new_size: usize) -> *mut u8 {
+        // talc computes the grown block's end with a wrapping add, so near the
+        // top of a 4 GiB memory growing in place would wrap past 4 GiB and
+        // "succeed" (found by tests/reliability.test.mjs). Only try in place
+        // when the end cannot wrap.
+        let fits = (ptr as usize).checked_add(new_size + 2 * CHUNK_UNIT).is_some();
         // SAFETY: ptr is live with layout (old, MIN_ALIGN) and new_size > 0.
         unsafe {
-            if self.0.try_realloc_in_place(ptr, layout(old, super::MIN_ALIGN), new_size) {
+            if fits && self.0.try_realloc_in_place(ptr, layout(old, super::MIN_ALIGN), new_size) {
                 return ptr;
             }
             realloc_by_copy(self, ptr, old, new_size)

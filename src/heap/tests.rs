@@ -7,7 +7,7 @@ use std::alloc::{alloc_zeroed, Layout};
 use std::vec::Vec;
 
 /// A zeroed, page-aligned buffer of `pages` pages, leaked for the test's life.
-fn fake_memory(pages: usize) -> (FakePages, usize, usize) {
+pub(crate) fn fake_memory(pages: usize) -> (FakePages, usize, usize) {
     let layout = Layout::from_size_align(pages * PAGE, PAGE).unwrap();
     // SAFETY: non-zero size.
     let base = unsafe { alloc_zeroed(layout) };
@@ -273,6 +273,10 @@ mod checked {
     use super::*;
     use crate::checked::{last_fault, Fault};
     use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::Mutex;
+
+    /// The last fault lives in one static: checked tests take turns.
+    static SERIAL: Mutex<()> = Mutex::new(());
 
     fn heap() -> Heap<impl Backend> {
         Heap::new(crate::backend::talc::TalcBackend::new(fake_memory(64).0))
@@ -293,6 +297,7 @@ mod checked {
 
     #[test]
     fn every_misuse_is_caught() {
+        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let mut h = heap();
         let a = h.malloc(40);
         assert!(unsafe { std::slice::from_raw_parts(a, 40) }.iter().all(|&b| b == crate::checked::FRESH_FILL));
@@ -317,6 +322,7 @@ mod checked {
 
     #[test]
     fn freed_blocks_are_poisoned_and_realloc_moves() {
+        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let mut h = heap();
         let a = h.malloc(32);
         fill(a, 32, 1);
