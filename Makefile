@@ -27,7 +27,8 @@ FORCE:
 
 setup: setup-rust setup-wasm-opt
 
-# Test-only tools: playwright-core (drives a browser, downloads none) and
+# Test-only tools: playwright-core (drives a browser, downloads none),
+# typescript (checks js/linalloc.d.ts) and
 # Debian's chromium.
 setup-test: setup setup-node setup-browser
 
@@ -38,7 +39,7 @@ setup-wasm-opt:
 	@TOOLS=$(TOOLS) scripts/setup-wasm-opt.sh
 
 setup-node:
-	@[ -d node_modules/playwright-core ] || $(NPM) ci --no-audit --no-fund --silent
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/typescript ] || $(NPM) ci --no-audit --no-fund --silent
 
 setup-browser:
 	@scripts/setup-browser.sh

@@ -28,7 +28,26 @@ export interface LoadOptions {
   /** Reserved for the threads build; must be omitted or false. */
   shared?: boolean;
   /** Extra imports, by module name, for modules that need more than env.memory. */
-  imports?: Record<string, Record<string, unknown>>;
+  imports?: { [key: string]: { [key: string]: unknown } };
+  /** Load the checked build (dist/linalloc-checked.wasm): misuse throws named errors. */
+  checked?: boolean;
+}
+
+export interface LinkOptions extends LoadOptions {
+  /** Link into a running heap instead of loading a new allocator. */
+  heap?: Heap;
+  /** Key of the allocator in `modules` (default 'linalloc'). */
+  allocator?: string;
+  /** Bytes of stack allocated for each side module (default 65536). */
+  stackSize?: number;
+}
+
+export interface Region {
+  module: string;
+  start: number;
+  end: number;
+  /** True for a side module's data block (allocated from the heap). */
+  sideModule?: boolean;
 }
 
 export interface HeapStats {
@@ -38,6 +57,7 @@ export interface HeapStats {
   totalAllocations: number;
   failedAllocations: number;
   heapBytes: number;
+  invalidFrees: number;
   memoryBytes: number;
   pages: number;
 }
@@ -59,6 +79,15 @@ export interface RecordJSON {
 /** Loads the allocator module; `load()` with no arguments is idempotent. */
 export function load(source?: Source, options?: LoadOptions): Promise<Heap>;
 
+/**
+ * Links modules that need malloc/free against the allocator in one memory,
+ * fetching and compiling all of them in parallel.
+ */
+export function linkModules(
+  modules: { [key: string]: Source },
+  options?: LinkOptions,
+): Promise<{ heap: Heap; instances: { [key: string]: WebAssembly.Instance | { exports: WebAssembly.Exports } }; regions: Region[] }>;
+
 /** Compiles any supported source, with the loader's errors. */
 export function compileSource(source: Source): Promise<{ module: WebAssembly.Module; bytes: Uint8Array | null; url: string }>;
 
@@ -66,12 +95,22 @@ export function compileSource(source: Source): Promise<{ module: WebAssembly.Mod
 export function createMemory(initial: number, maximum?: number): { memory: WebAssembly.Memory; maximum: number };
 
 /** Throws LinkError naming every import of `module` that `imports` lacks. */
-export function checkImports(module: WebAssembly.Module, imports: Record<string, Record<string, unknown>>, what?: string): void;
+export function checkImports(module: WebAssembly.Module, imports: { [key: string]: { [key: string]: unknown } }, what?: string): void;
 
 export class Heap {
   constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, maximum?: number | null);
   readonly exports: WebAssembly.Exports;
   readonly memory: WebAssembly.Memory;
+  /** Memory size in pages when the allocator started; the heap only uses pages it grew above it. */
+  readonly startPages: number;
+  /** The memory's maximum in pages, when known. */
+  readonly maximumPages: number | null;
+  /** Static regions of the allocator and of the modules linked into this heap. */
+  readonly regions: Region[];
+  /** True for the checked build. */
+  readonly checked: boolean;
+  /** Checked build: verifies every live block; throws HeapCorruptionError. No-op otherwise. */
+  check(): void;
 
   malloc(size: number): number;
   free(ptr: number): void;
@@ -154,3 +193,15 @@ export class OutOfMemoryError extends LinallocError {
   stats: HeapStats;
 }
 export class UseAfterFreeError extends LinallocError {}
+interface FaultDetails {
+  ptr: number;
+  size: number;
+  /** JS stack of the allocation, when loaded with { track: true }. */
+  allocationStack?: string;
+}
+export class DoubleFreeError extends LinallocError {}
+export interface DoubleFreeError extends FaultDetails {}
+export class InvalidFreeError extends LinallocError {}
+export interface InvalidFreeError extends FaultDetails {}
+export class HeapCorruptionError extends LinallocError {}
+export interface HeapCorruptionError extends FaultDetails {}
