@@ -73,26 +73,11 @@ export function* sections(bytes) {
 }
 
 /**
- * The limits `{ initial, maximum, shared }` (in pages) of the module's
- * imported memory, or `null` when it imports none.
+ * The limits `{ module, name, initial, maximum, shared }` (in pages) of the
+ * module's imported memory, or `null` when it imports none.
  */
 export function memoryImportLimits(bytes) {
-  for (const s of sections(bytes)) {
-    if (s.id !== 2) continue;
-    const r = new Reader(bytes, s.start, s.end);
-    for (let n = r.u32(); n > 0; n--) {
-      const module = r.name();
-      const name = r.name();
-      const kind = r.byte();
-      if (kind === 0) r.u32();
-      else if (kind === 1) { r.byte(); r.limits(); }
-      else if (kind === 2) return { module, name, ...r.limits() };
-      else if (kind === 3) { r.byte(); r.byte(); }
-      else if (kind === 4) { r.byte(); r.u32(); }
-      else throw new RangeError(`unknown import kind ${kind}`);
-    }
-  }
-  return null;
+  return moduleLayout(bytes).memory;
 }
 
 function sleb32(r) {
