@@ -755,12 +755,16 @@ export class Heap {
 
   // -- views, rebuilt whenever memory.grow replaced the buffer
 
+  // memory.grow detaches the old buffer of a non-shared memory, so a cached
+  // buffer with byteLength 0 is stale. Checking that is much cheaper than
+  // the `memory.buffer` accessor, which is only called when it changed.
+  // (A shared memory never detaches: the threads build must compare identity.)
   #fresh() {
+    const cached = this.#buffer;
+    if (cached !== null && cached.byteLength !== 0) return cached;
     const b = this.#memory.buffer;
-    if (b !== this.#buffer) {
-      this.#buffer = b;
-      this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
-    }
+    this.#buffer = b;
+    this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
     return b;
   }
 
@@ -1065,8 +1069,9 @@ export class Record {
   }
 
   #p() {
-    if (this.#ptr === 0) throw new UseAfterFreeError('this record was freed; create a new one with heap.createRecord().', 'USE_AFTER_FREE');
-    return this.#ptr;
+    const p = this.#ptr;
+    if (p === 0) throw new UseAfterFreeError('this record was freed; create a new one with heap.createRecord().', 'USE_AFTER_FREE');
+    return p;
   }
 
   /** Address of the record (0 after `free()`). */
@@ -1082,17 +1087,17 @@ export class Record {
   }
   /** f64 at offset 8. */
   get x() {
-    return this.#heap.f64[(this.#p() + 8) / 8];
+    return this.#heap.f64[(this.#p() >>> 3) + 1];
   }
   set x(v) {
-    this.#heap.f64[(this.#p() + 8) / 8] = v;
+    this.#heap.f64[(this.#p() >>> 3) + 1] = v;
   }
   /** f64 at offset 16. */
   get y() {
-    return this.#heap.f64[(this.#p() + 16) / 8];
+    return this.#heap.f64[(this.#p() >>> 3) + 2];
   }
   set y(v) {
-    this.#heap.f64[(this.#p() + 16) / 8] = v;
+    this.#heap.f64[(this.#p() >>> 3) + 2] = v;
   }
   /** `{ ptr, id, x, y }` */
   toJSON() {
