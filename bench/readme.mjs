@@ -16,7 +16,7 @@ const sizes = [
   `| \`${r.noAllocator.file}\` | none: the ABI over an allocator that always fails (fixed cost) | ${r.noAllocator.size.raw} | ${r.noAllocator.size.gzip} | ${r.noAllocator.size.brotli} |`,
 ].join('\n');
 
-const cell = (m) => (m.skipped ? 'skipped' : `${m.nsPerCall.toFixed(1)} ns (**${m.ratioToDlmalloc.toFixed(2)}×**)${m.failures ? ' OOM' : ''}`);
+const cell = (m) => (m.skipped ? 'skipped' : m.trapped ? 'trapped' : `${m.nsPerCall.toFixed(1)} ns (**${m.ratioToDlmalloc.toFixed(2)}×**)${m.failures ? ' OOM' : ''}`);
 const speed = [
   `| backend | ${TRACES.join(' | ')} |`,
   `|---|${TRACES.map(() => '---:').join('|')}|`,
@@ -26,7 +26,7 @@ const speed = [
 const eff = [
   `| backend | ${TRACES.join(' | ')} |`,
   `|---|${TRACES.map(() => '---:').join('|')}|`,
-  ...r.backends.map((b) => `| ${b.name} | ${TRACES.map((t) => (b.traces[t].skipped ? 'skipped' : `${b.traces[t].efficiency.toFixed(2)} (${b.traces[t].pagesAtEnd} pages)`)).join(' | ')} |`),
+  ...r.backends.map((b) => `| ${b.name} | ${TRACES.map((t) => (b.traces[t].skipped ? 'skipped' : b.traces[t].trapped ? 'trapped' : `${b.traces[t].efficiency.toFixed(2)} (${b.traces[t].pagesAtEnd} pages)`)).join(' | ')} |`),
 ].join('\n');
 
 const jb = r.jsBoundary;

@@ -57,9 +57,25 @@ function measureAll(list) {
     });
     process.stderr.write(`  ${trace}:`);
     const t0 = performance.now();
-    for (const k of active) instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]); // warm-up (JIT tiers)
+    // A module that traps (a peer's bug) is reported for that trace and left
+    // out of it; the others go on.
+    const trapped = new Map();
+    const attempt = (k) => {
+      try {
+        return instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]);
+      } catch (e) {
+        if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+        trapped.set(k, e.message);
+        return null;
+      }
+    };
+    for (const k of active) attempt(k); // warm-up (JIT tiers)
     const runs = list.map(() => []);
-    for (let i = 0; i < RUNS; i++) for (const k of active) runs[k].push(instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]));
+    for (let i = 0; i < RUNS; i++) for (const k of active) if (!trapped.has(k)) runs[k].push(attempt(k));
+    for (const [k, message] of trapped) {
+      out[k][trace] = { trapped: message };
+      active.splice(active.indexOf(k), 1);
+    }
     process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     for (const k of active) {
       const rs = runs[k];
@@ -208,6 +224,7 @@ for (const b of results.backends) {
   console.log(line([b.name, ...TRACES.map((t) => {
     const m = b.traces[t];
     if (m.skipped) return `skipped`;
+    if (m.trapped) return 'TRAP';
     const fail = m.failures ? ` OOM×${m.failures}` : '';
     return `${m.nsPerCall.toFixed(1)} (${m.ratioToDlmalloc.toFixed(2)}x)${fail}`;
   })], tw));
@@ -218,7 +235,7 @@ console.log(line(['backend', ...TRACES], tw));
 for (const b of results.backends) {
   console.log(line([b.name, ...TRACES.map((t) => {
     const m = b.traces[t];
-    return m.skipped ? 'skipped' : `${m.efficiency.toFixed(2)} (${m.pagesAtEnd})`;
+    return m.skipped ? 'skipped' : m.trapped ? 'TRAP' : `${m.efficiency.toFixed(2)} (${m.pagesAtEnd})`;
   })], tw));
 }
 
@@ -230,6 +247,7 @@ console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.re
 console.log(`  loader / raw = ${jb.recordsLoaderOverRaw.toFixed(2)}x; raw / plain JS = ${jb.recordsRawOverJs.toFixed(2)}x`);
 
 for (const b of results.backends) for (const t of TRACES) if (b.traces[t].skipped) console.log(`note: ${b.name} ${t}: skipped (${b.traces[t].skipped})`);
+for (const b of results.backends) for (const t of TRACES) if (b.traces[t].trapped) console.log(`note: ${b.name} ${t}: the module trapped (${b.traces[t].trapped})`);
 for (const b of results.backends) for (const t of TRACES) if (b.traces[t].failures) console.log(`note: ${b.name} ${t}: ${b.traces[t].failures} allocations failed (out of memory at ${b.traces[t].pagesAtEnd} pages); its checksum is not compared`);
 console.log(results.checksumsAgree ? '\nchecksums agree across backends' : `\nCHECKSUM PROBLEMS:\n  ${problems.join('\n  ')}`);
 
