@@ -19,6 +19,26 @@ pub struct Heap<B: Backend> {
     last: usize,
     #[cfg(feature = "checked")]
     checker: crate::checked::Checker,
+    #[cfg(not(feature = "checked"))]
+    quick: crate::quick::QuickLists,
+}
+
+/// Whether a block of `size` user bytes behind a `hdr`-byte header is small
+/// (served by the quick lists; its backend size is its class's).
+#[inline]
+fn is_small(size: usize, hdr: usize) -> bool {
+    !cfg!(feature = "checked") && hdr == HEADER && size <= crate::quick::SMALL_MAX
+}
+
+/// Backend bytes of a block: a small block's class size, else exactly what
+/// it needs. `free` recomputes this from the header, so both agree.
+#[inline]
+fn backend_bytes(size: usize, hdr: usize) -> usize {
+    if is_small(size, hdr) {
+        crate::quick::class_bytes(crate::quick::class(size))
+    } else {
+        size + hdr + TRAILER
+    }
 }
 
 /// Why `free` refused a pointer (release build: ignored and counted).
@@ -42,6 +62,8 @@ impl<B: Backend> Heap<B> {
             last: 0,
             #[cfg(feature = "checked")]
             checker: crate::checked::Checker::new(),
+            #[cfg(not(feature = "checked"))]
+            quick: crate::quick::QuickLists::new(),
         }
     }
 
@@ -82,21 +104,32 @@ impl<B: Backend> Heap<B> {
         p
     }
 
-    #[inline]
+    // Not inlined into each allocating export: one copy keeps the module small.
+    #[inline(never)]
     fn alloc_with_header(&mut self, size: usize, hdr: usize) -> *mut u8 {
-        let Some(block) = header::block_size(size, hdr) else {
+        if header::block_size(size, hdr).is_none() {
             return self.fail();
-        };
+        }
         #[cfg(feature = "checked")]
         if !self.checker.reserve(&mut self.backend) {
             return self.fail();
         }
-        // SAFETY: block > 0, hdr is a power of two >= MIN_ALIGN.
-        let base = unsafe { self.backend.alloc(block, hdr) };
-        if base.is_null() {
-            return self.fail();
-        }
-        self.note_block(base as usize, block);
+        let block = backend_bytes(size, hdr);
+        #[cfg(not(feature = "checked"))]
+        let cached = if is_small(size, hdr) { self.quick.pop(crate::quick::class(size)) } else { null_mut() };
+        #[cfg(feature = "checked")]
+        let cached: *mut u8 = null_mut();
+        let base = if !cached.is_null() {
+            cached
+        } else {
+            // SAFETY: block > 0, hdr is a power of two >= MIN_ALIGN.
+            let base = unsafe { self.backend.alloc(block, hdr) };
+            if base.is_null() {
+                return self.fail();
+            }
+            self.note_block(base as usize, block);
+            base
+        };
         // SAFETY: the block holds hdr + size (+ TRAILER) bytes; the header
         // sits in the hdr bytes before the user pointer.
         let user = unsafe { base.add(hdr) };
@@ -183,8 +216,14 @@ impl<B: Backend> Heap<B> {
         #[cfg(feature = "checked")]
         self.checker.on_free(&mut self.backend, ptr, size);
         self.stats.on_free(size);
+        // SAFETY: ptr - hdr is the block start alloc_with_header got.
+        let base = unsafe { ptr.sub(hdr) };
+        #[cfg(not(feature = "checked"))]
+        if is_small(size, hdr) && self.quick.push(crate::quick::class(size), base) {
+            return true;
+        }
         // SAFETY: base and layout are exactly what alloc_with_header used.
-        unsafe { self.backend.free(ptr.sub(hdr), size + hdr + TRAILER, hdr) };
+        unsafe { self.backend.free(base, backend_bytes(size, hdr), hdr) };
         true
     }
 
@@ -234,7 +273,14 @@ impl<B: Backend> Heap<B> {
         let Some(block) = header::block_size(size, hdr) else {
             return self.fail();
         };
-        if hdr == HEADER && !cfg!(feature = "checked") {
+        if is_small(old, hdr) && is_small(size, hdr) && crate::quick::class(old) == crate::quick::class(size) {
+            // same class: the block already has room
+            // SAFETY: ptr is live; its block holds the class's bytes.
+            unsafe { header::write(ptr, size, HEADER) };
+            self.stats.on_resize(old, size);
+            return ptr;
+        }
+        if hdr == HEADER && !cfg!(feature = "checked") && !is_small(old, hdr) && !is_small(size, hdr) {
             // SAFETY: the block was allocated with (old + HEADER, MIN_ALIGN).
             let base = unsafe { self.backend.realloc(ptr.sub(HEADER), old + HEADER, block) };
             if base.is_null() {
@@ -248,9 +294,9 @@ impl<B: Backend> Heap<B> {
             self.stats.on_resize(old, size);
             return user;
         }
-        // Over-aligned blocks keep their alignment, and the checked build
-        // always moves (so a stale pointer to the old block is caught):
-        // allocate, copy, free.
+        // Small blocks changing class, over-aligned blocks (which keep their
+        // alignment) and the checked build (so a stale pointer to the old
+        // block is caught) move: allocate, copy, free.
         let new = self.alloc_with_header(size, hdr);
         if !new.is_null() {
             // SAFETY: both blocks are live and distinct; the copy fits both.

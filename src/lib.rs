@@ -19,6 +19,7 @@ pub mod checked;
 pub mod grow;
 pub mod header;
 pub mod heap;
+pub mod quick;
 pub mod record;
 pub mod stats;
 

@@ -224,6 +224,11 @@ macro_rules! backend_tests {
             }
             #[cfg(not(feature = "checked"))]
             #[test]
+            fn quick_lists() {
+                super::quick_lists(heap(256).0)
+            }
+            #[cfg(not(feature = "checked"))]
+            #[test]
             fn invalid_frees() {
                 super::invalid_frees(heap(64).0)
             }
@@ -266,6 +271,35 @@ fn invalid_frees<B: Backend>(mut h: Heap<B>) {
     assert_eq!(h.stats().live, 1);
     assert!(unsafe { h.free(a) });
     assert_eq!(h.stats().live, 0);
+}
+
+/// Quick lists: a freed small block is reused by the next request of its
+/// class, realloc within a class stays in place, and each list is bounded.
+#[cfg(not(feature = "checked"))]
+fn quick_lists<B: Backend>(mut h: Heap<B>) {
+    use crate::quick::{class_bytes, class, LIST_BYTES, SMALL_MAX};
+    let a = h.malloc(20);
+    unsafe { h.free(a) };
+    assert_eq!(h.malloc(24), a, "same class (17..=24 bytes) reuses the block");
+    assert_eq!(unsafe { h.realloc(a, 17) }, a, "realloc within the class stays in place");
+    assert_eq!(h.stats().in_use, 17);
+    fill(a, 17, 3);
+    let b = unsafe { h.realloc(a, 40) };
+    assert_ne!(a, b, "a new class moves");
+    check(b, 17, 3);
+    unsafe { h.free(b) };
+    assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
+    // bounded: free far more small blocks than one list keeps
+    let c = class(SMALL_MAX);
+    let n = LIST_BYTES / class_bytes(c) * 3;
+    let blocks: Vec<_> = (0..n).map(|_| h.malloc(SMALL_MAX)).collect();
+    let grown = h.heap_bytes();
+    for p in &blocks {
+        unsafe { h.free(*p) };
+    }
+    let again: Vec<_> = (0..n).map(|_| h.malloc(SMALL_MAX)).collect();
+    assert!(again.iter().all(|p| !p.is_null()));
+    assert_eq!(h.heap_bytes(), grown, "blocks beyond the list bound went back to the backend and were reused");
 }
 
 #[cfg(feature = "checked")]

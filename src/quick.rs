@@ -1,0 +1,71 @@
+//! Quick lists: a LIFO list of freed blocks per small size class, in front
+//! of the backend. Freeing a small block pushes it; allocating one of the
+//! same class pops it, so same-size churn never reaches the backend. Each
+//! list holds at most `LIST_BYTES` bytes; beyond that blocks go back to the
+//! backend, so the cache bounds what it keeps from other sizes.
+//!
+//! Small means `size <= SMALL_MAX` with the default 8-byte header. Such
+//! blocks always have `class_bytes(class(size))` bytes in the backend, so a
+//! cached block fits any size of its class, and `free` can give the backend
+//! the exact size it allocated. The checked build keeps no quick lists.
+
+/// Largest user size served from the quick lists.
+pub const SMALL_MAX: usize = 128;
+/// Number of classes: user sizes 0..=8, 9..=16, ..., 121..=128.
+pub const CLASSES: usize = SMALL_MAX / 8 + 1;
+/// Most bytes one list keeps.
+pub const LIST_BYTES: usize = 32 * 1024;
+
+/// Class of a small block of `size` user bytes behind an 8-byte header.
+#[inline]
+pub fn class(size: usize) -> usize {
+    (size + 7) / 8
+}
+
+/// Backend bytes of every block in class `c`: header + the class's largest size.
+#[inline]
+pub const fn class_bytes(c: usize) -> usize {
+    c * 8 + 8
+}
+
+/// The per-class free lists. The link to the next block is stored in the
+/// first word of each cached block (its header, rewritten when reused).
+pub struct QuickLists {
+    heads: [*mut u8; CLASSES],
+    lens: [u16; CLASSES],
+}
+
+impl QuickLists {
+    /// Empty lists, usable in a `static`.
+    pub const fn new() -> Self {
+        Self { heads: [core::ptr::null_mut(); CLASSES], lens: [0; CLASSES] }
+    }
+
+    /// A cached block start (backend pointer) of class `c`, or null.
+    #[inline]
+    pub fn pop(&mut self, c: usize) -> *mut u8 {
+        let base = self.heads[c];
+        if !base.is_null() {
+            // SAFETY: cached blocks are ours; `push` stored the link in the
+            // block's first word (its header, which the caller rewrites).
+            self.heads[c] = unsafe { (base as *mut *mut u8).read() };
+            self.lens[c] -= 1;
+        }
+        base
+    }
+
+    /// Caches the block at `base` of class `c`; false when the list is full
+    /// (the caller gives it back to the backend).
+    #[inline]
+    pub fn push(&mut self, c: usize, base: *mut u8) -> bool {
+        if self.lens[c] as usize * class_bytes(c) >= LIST_BYTES {
+            return false;
+        }
+        // SAFETY: the block is being freed by its owner; its first word (the
+        // header, rewritten when the block is handed out again) holds the link.
+        unsafe { (base as *mut *mut u8).write(self.heads[c]) };
+        self.heads[c] = base;
+        self.lens[c] += 1;
+        true
+    }
+}
