@@ -14,7 +14,7 @@ comma    := ,
 TARGET   := wasm32-unknown-unknown
 RELEASE  := target/$(TARGET)/release/linalloc.wasm
 DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
-BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm
+BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm bench/build/linalloc-dlmalloc-plain.wasm
 
 .PHONY: FORCE fuzz bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
 
@@ -74,6 +74,8 @@ bench/build/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
 bench/build/linalloc-none.wasm: FORCE | setup
 	$(call build-wasm,none,$@)
+bench/build/linalloc-dlmalloc-plain.wasm: FORCE | setup
+	$(call build-wasm,dlmalloc$(comma)no_quick_lists,$@)
 
 # ---- client modules for runtime linking (examples/link, tests/fixtures),
 # rebuilt from source every time (FORCE) like dist/

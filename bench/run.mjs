@@ -30,6 +30,7 @@ const backends = [
   { name: 'talc', file: 'dist/linalloc.wasm', kind: 'default' },
   { name: 'wee_alloc', file: 'dist/linalloc-wee.wasm', kind: 'legacy' },
   { name: 'lol_alloc', file: 'bench/build/linalloc-lol.wasm', kind: 'bench only' },
+  { name: 'dlmalloc-plain', file: 'bench/build/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },
   ...peers.map((f) => ({ name: basename(f, '.wasm'), file: f, kind: 'peer', external: true })),
 ];
 const noAllocator = { name: 'none', file: 'bench/build/linalloc-none.wasm', kind: 'no allocator (fixed cost)' };

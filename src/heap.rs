@@ -27,7 +27,7 @@ pub struct Heap<B: Backend> {
 /// (served by the quick lists; its backend size is its class's).
 #[inline]
 fn is_small(size: usize, hdr: usize) -> bool {
-    !cfg!(feature = "checked") && hdr == HEADER && size <= crate::quick::SMALL_MAX
+    !cfg!(any(feature = "checked", feature = "no_quick_lists")) && hdr == HEADER && size <= crate::quick::SMALL_MAX
 }
 
 /// Backend bytes of a block: a small block's class size, else exactly what
