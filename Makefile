@@ -86,7 +86,8 @@ CFLAGS_PIC  := --target=wasm32-unknown-emscripten -mbulk-memory -fPIC -O2 -nostd
 LINK_FIXED   = $(WASM_LD) --no-entry --import-memory --allow-undefined -z stack-size=16384
 RUST_CLIENT := examples/link/rust-client
 LINKED      := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm \
-               tests/fixtures/ping.wasm tests/fixtures/pong.wasm bench/driver.wasm
+               tests/fixtures/ping.wasm tests/fixtures/pong.wasm tests/fixtures/got_data.wasm tests/fixtures/got_user.wasm \
+               bench/driver.wasm
 
 examples: $(LINKED)
 
@@ -109,6 +110,10 @@ tests/fixtures/ping.wasm: tests/fixtures/ping.c FORCE | setup-clang
 
 tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
+
+# Side modules that need GOT entries (default visibility, --export-dynamic).
+tests/fixtures/got_%.wasm: tests/fixtures/got_%.c FORCE | setup-clang
+	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry --export-dynamic $@.o -o $@ && rm $@.o
 
 # The Rust client: RUSTFLAGS replaces this repo's .cargo/config.toml flags
 # (no --stack-first: its stack sits above its data, at --global-base).

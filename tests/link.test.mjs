@@ -14,6 +14,8 @@ const STRTAB_PIC = ROOT + 'examples/link/strtab-pic.wasm';
 const RUST = ROOT + 'examples/link/rust-client.wasm';
 const PING = ROOT + 'tests/fixtures/ping.wasm';
 const PONG = ROOT + 'tests/fixtures/pong.wasm';
+const GOT_DATA = ROOT + 'tests/fixtures/got_data.wasm';
+const GOT_USER = ROOT + 'tests/fixtures/got_user.wasm';
 
 const checksum = (u8, start, end) => {
   let h = 2166136261;
@@ -104,6 +106,25 @@ for (const [backend, file] of Object.entries(BACKENDS)) {
     });
   });
 }
+
+describe('side modules with GOT entries', () => {
+  for (const order of [{ gotData: GOT_DATA, gotUser: GOT_USER }, { gotUser: GOT_USER, gotData: GOT_DATA }]) {
+    test(`GOT.func (an imported function's address) and GOT.mem (another module's data), order ${Object.keys(order).join(', ')}`, async () => {
+      const { heap, instances } = await linkModules(order);
+      const u = instances.gotUser.exports;
+      const before = heap.stats().liveAllocations;
+      const p = u.make_block() >>> 0;
+      assert.equal(heap.stats().liveAllocations, before + 1);
+      u.free_through_pointer(p); // calls linalloc's free through the table slot from GOT.func.free
+      assert.equal(heap.stats().liveAllocations, before);
+      assert.equal(u.bump_shared(), 42, 'GOT.mem.shared_counter points at gotData\'s variable');
+      assert.equal(instances.gotData.exports.counter_value(), 42, 'both modules see one variable');
+      const data = heap.regions.find((r) => r.module === 'gotData');
+      const addr = data.start + instances.gotData.exports.shared_counter.value;
+      assert.equal(heap.dataView.getInt32(addr, true), 42, 'the variable lives in the data block linalloc allocated');
+    });
+  }
+});
 
 describe('linking errors', () => {
   const importing = (names) => {

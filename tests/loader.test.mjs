@@ -67,6 +67,33 @@ describe('load()', () => {
     assert.equal(made.malloc(5 * PAGE_SIZE), 0, 'cannot grow past maximum 9');
   });
 
+  test('an engine that refuses to reserve 4 GiB: the loader halves the maximum and warns once', async () => {
+    // Some 32-bit and mobile browsers refuse large maxima; V8 on 64-bit does
+    // not, so that refusal is simulated by wrapping the constructor.
+    const Real = WebAssembly.Memory;
+    const warnings = [];
+    const warn = console.warn;
+    console.warn = (m) => warnings.push(m);
+    function Refusing(desc) {
+      if ((desc.maximum ?? 0) > 16384) throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+      return new Real(desc);
+    }
+    Refusing.prototype = Real.prototype;
+    WebAssembly.Memory = Refusing;
+    try {
+      const a = await load(WASM);
+      const b = await load(WASM, { maximum: 40000 });
+      assert.equal(a.maximumPages, 16384);
+      assert.equal(b.maximumPages, 10000, '40000 -> 20000 -> 10000');
+      assert.ok(a.malloc(1000) > 0);
+    } finally {
+      WebAssembly.Memory = Real;
+      console.warn = warn;
+    }
+    assert.equal(warnings.length, 1, 'warned once');
+    assert.match(warnings[0], /could not reserve a memory with maximum 65536 pages; using maximum 16384 pages \(1024 MiB\)/);
+  });
+
   test('wrong MIME type: falls back to arrayBuffer + instantiate with one warning', async () => {
     const plain = await serve({ wasmType: 'application/octet-stream' });
     const warnings = [];

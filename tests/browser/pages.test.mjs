@@ -77,3 +77,22 @@ test('examples/link: C and Rust clients linked to linalloc in the browser; C all
   await page.screenshot({ path: `${OUT}link.png`, fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+test('the checked build in the browser: a double free becomes a DoubleFreeError the page can report', async () => {
+  const { page, errors } = await b.open('examples/plain/');
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 10_000 });
+  const result = await page.evaluate(async () => {
+    const { load } = await import('/js/linalloc.js');
+    const heap = await load(undefined, { checked: true, track: true });
+    const p = heap.malloc(32);
+    heap.free(p);
+    try {
+      heap.free(p);
+      return 'not caught';
+    } catch (e) {
+      return { name: e.name, code: e.code, ptr: e.ptr === p, stack: /allocated at/.test(e.message), live: heap.stats().liveAllocations, again: heap.malloc(8) > 0 };
+    }
+  });
+  assert.deepEqual(result, { name: 'DoubleFreeError', code: 'DOUBLE_FREE', ptr: true, stack: true, live: 0, again: true });
+  assert.deepEqual(errors, []);
+});
