@@ -11,7 +11,7 @@ export function renderSvg(results) {
   const W = 860;
   const chartH = 260;
   const left = 60;
-  const top = 50;
+  const top = 62;
   const groupW = (W - left - 20) / TRACES.length;
   const barW = Math.min(22, (groupW - 16) / bs.length);
   const ratios = bs.flatMap((b) => TRACES.map((t) => b.traces[t].ratioToDlmalloc).filter((r) => r !== undefined));
@@ -21,13 +21,12 @@ export function renderSvg(results) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${top + chartH + 200}" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Time per allocator call, relative to dlmalloc (lower is faster)</text>`);
-  out.push(`<text x="${left}" y="40" fill="#555">${esc(results.engine.node)} · ${esc(results.machine.cpu ?? '')} · median of ${results.runs} runs · ${esc(results.date.slice(0, 10))}</text>`);
+  out.push(`<text x="${left}" y="40" fill="#555">${esc(results.engine.node)} · ${esc(results.machine.cpu ?? '')} · median of ${results.runs} runs · ${esc(results.date.slice(0, 10))} · dashed: dlmalloc = 1× · colours as in the sizes below</text>`);
   for (let r = 0; r <= maxR; r += maxR > 4 ? 2 : 1) {
     out.push(`<line x1="${left}" x2="${W - 20}" y1="${y(r)}" y2="${y(r)}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${left - 8}" y="${y(r) + 4}" text-anchor="end">${r}×</text>`);
   }
   out.push(`<line x1="${left}" x2="${W - 20}" y1="${y(1)}" y2="${y(1)}" stroke="#333" stroke-dasharray="4 3"/>`);
-  out.push(`<text x="${W - 20}" y="${y(1) - 4}" text-anchor="end" fill="#333">dlmalloc = 1×</text>`);
   TRACES.forEach((t, ti) => {
     const gx = left + ti * groupW + 8;
     bs.forEach((b, bi) => {
@@ -39,7 +38,7 @@ export function renderSvg(results) {
       }
       const h = y(0) - y(m.ratioToDlmalloc);
       out.push(`<rect x="${x}" y="${y(m.ratioToDlmalloc)}" width="${barW - 2}" height="${h}" fill="${COLORS[bi % COLORS.length]}"><title>${esc(b.name)} ${t}: ${m.nsPerCall.toFixed(1)} ns/call, ${m.ratioToDlmalloc.toFixed(2)}×${m.failures ? ' (out of memory)' : ''}</title></rect>`);
-      if (m.ratioToDlmalloc > maxR) out.push(`<text x="${x + barW / 2}" y="${top - 2}" text-anchor="middle" font-size="9">${m.ratioToDlmalloc.toFixed(0)}×</text>`);
+      if (m.ratioToDlmalloc > maxR) out.push(`<text x="${x + barW / 2}" y="${top - 2 - (bi % 2) * 10}" text-anchor="middle" font-size="9">${m.ratioToDlmalloc.toFixed(0)}×</text>`);
     });
     out.push(`<text x="${gx + (bs.length * barW) / 2}" y="${top + chartH + 16}" text-anchor="middle">${t}</text>`);
   });
