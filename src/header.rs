@@ -115,6 +115,7 @@ mod tests {
 
     #[test]
     fn header_round_trips() {
+        // SAFETY (below): `user` is 16 bytes into a 32-byte, 8-aligned buffer.
         let mut buf = [0u64; 4];
         let user = unsafe { (buf.as_mut_ptr() as *mut u8).add(16) };
         unsafe { write(user, 0xDEAD_BEEF, 16) };

@@ -4,6 +4,7 @@
 //! On wasm32 the functions below are exported under their C names. On the
 //! host they are not compiled (they would replace the C library's `malloc`),
 //! and the logic is tested through [`heap::Heap`] with a fake page source.
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

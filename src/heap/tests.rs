@@ -1,4 +1,10 @@
 //! Host tests of `Heap` over the real backend code, fed by `FakePages`.
+//!
+//! SAFETY (every `unsafe` block in this file): pointers handed to the heap
+//! were returned by the heap under test and are live, except where a test
+//! passes a deliberately bad pointer to check that it is refused (the heap
+//! reads only inside blocks it handed out); byte accesses stay inside the
+//! block sizes the tests requested.
 
 use super::Heap;
 use crate::backend::Backend;
