@@ -19,7 +19,7 @@ pub struct Heap<B: Backend> {
     last: usize,
     #[cfg(feature = "checked")]
     checker: crate::checked::Checker,
-    #[cfg(not(feature = "checked"))]
+    /// Unused (empty) when `is_small` is always false (checked build).
     quick: crate::quick::QuickLists,
 }
 
@@ -62,7 +62,6 @@ impl<B: Backend> Heap<B> {
             last: 0,
             #[cfg(feature = "checked")]
             checker: crate::checked::Checker::new(),
-            #[cfg(not(feature = "checked"))]
             quick: crate::quick::QuickLists::new(),
         }
     }
@@ -115,10 +114,7 @@ impl<B: Backend> Heap<B> {
             return self.fail();
         }
         let block = backend_bytes(size, hdr);
-        #[cfg(not(feature = "checked"))]
         let cached = if is_small(size, hdr) { self.quick.pop(crate::quick::class(size)) } else { null_mut() };
-        #[cfg(feature = "checked")]
-        let cached: *mut u8 = null_mut();
         let base = if !cached.is_null() {
             cached
         } else {
@@ -218,7 +214,6 @@ impl<B: Backend> Heap<B> {
         self.stats.on_free(size);
         // SAFETY: ptr - hdr is the block start alloc_with_header got.
         let base = unsafe { ptr.sub(hdr) };
-        #[cfg(not(feature = "checked"))]
         if is_small(size, hdr) && self.quick.push(crate::quick::class(size), base) {
             return true;
         }
