@@ -248,6 +248,11 @@ export function checkImports(module, imports, what = 'the module') {
 
 let defaultLoad = null;
 
+// The bundled drop-in files beside `js/` (literal `new URL(…, import.meta.url)`
+// so bundlers can see and copy them).
+const bundled = () => new URL('../dist/linalloc.wasm', import.meta.url);
+const bundledChecked = () => new URL('../dist/linalloc-checked.wasm', import.meta.url);
+
 /**
  * Loads the allocator module and returns a ready `Heap`.
  *
@@ -264,14 +269,16 @@ let defaultLoad = null;
  * @returns {Promise<Heap>}
  */
 export function load(source, options) {
-  if (source === undefined && options?.checked) source = new URL('../dist/linalloc-checked.wasm', import.meta.url);
+  if (source === undefined && options?.checked) source = bundledChecked();
   if (source === undefined && options === undefined) {
     // Idempotent: the default heap is loaded once.
-    defaultLoad ??= loadUncached(new URL('../dist/linalloc.wasm', import.meta.url), {});
-    defaultLoad.catch(() => (defaultLoad = null));
+    if (defaultLoad === null) {
+      defaultLoad = loadUncached(bundled(), {});
+      defaultLoad.catch(() => (defaultLoad = null)); // a failed load may be retried
+    }
     return defaultLoad;
   }
-  return loadUncached(source ?? new URL('../dist/linalloc.wasm', import.meta.url), options ?? {});
+  return loadUncached(source ?? bundled(), options ?? {});
 }
 
 async function loadUncached(source, options) {
@@ -395,7 +402,7 @@ export async function linkModules(modules, options = {}) {
   const existing = options.heap ?? null;
   if (existing && !(existing instanceof Heap)) throw new TypeError('linalloc: options.heap must be a Heap from load() or linkModules()');
   const entries = Object.entries(modules).filter(([name]) => !(existing && name === allocName));
-  if (!existing && !entries.some(([name]) => name === allocName)) entries.unshift([allocName, new URL('../dist/linalloc.wasm', import.meta.url)]);
+  if (!existing && !entries.some(([name]) => name === allocName)) entries.unshift([allocName, bundled()]);
 
   // 1. fetch + compile everything in parallel
   const all = await Promise.all(
