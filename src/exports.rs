@@ -4,53 +4,133 @@
 //! sees addresses above 2 GiB as negative i32, normalise with `>>> 0`);
 //! 0 means failure.
 
-use crate::backend::{selected, Selected};
-use crate::heap::Heap;
+use crate::backend::{selected, Selected, BUILD_ID};
+use crate::grow::WasmMemory;
+use crate::heap::{Heap, Rejected};
+use crate::owner;
 use crate::record::Record;
 
-static mut HEAP: Heap<Selected> = Heap::new(selected());
+extern "C" {
+    /// First byte after this module's static data (defined by wasm-ld).
+    static __heap_base: u8;
+}
 
+/// The heap of this memory, if this build's heap has started. Its state
+/// lives in memory at the address the owner tag holds (`crate::owner`), so
+/// every instance of this build on one memory uses the same heap.
 #[inline(always)]
-fn heap() -> &'static mut Heap<Selected> {
-    // SAFETY: wasm32 without threads runs one call at a time and no export
-    // re-enters another, so this is the only live reference to HEAP.
-    unsafe { &mut *core::ptr::addr_of_mut!(HEAP) }
+fn heap() -> Option<&'static mut Heap<Selected>> {
+    let state = owner::state(WasmMemory, BUILD_ID)?;
+    // SAFETY: the tag names this build, so `state` is a Heap<Selected>
+    // written by `start`; wasm32 without threads runs one call at a time and
+    // no export re-enters another, so this is the only live reference.
+    Some(unsafe { &mut *(state as *mut Heap<Selected>) })
+}
+
+/// The heap, started on first use: it takes the caller's pages from
+/// `__heap_base` (or the reservation) to the end of the memory. `None` when
+/// another build owns the memory, or not even the state fits.
+#[inline(always)]
+fn heap_or_start() -> Option<&'static mut Heap<Selected>> {
+    match heap() {
+        Some(h) => Some(h),
+        None => start(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn start() -> Option<&'static mut Heap<Selected>> {
+    // Taking the address of a linker symbol reads nothing.
+    let heap_base = core::ptr::addr_of!(__heap_base) as usize;
+    // SAFETY: memory 0 is this module's; above __heap_base (and the
+    // reservation) it belongs to the heap; every instance of BUILD_ID keeps
+    // a Heap<Selected> at the tag's state address.
+    let state = unsafe { owner::start(WasmMemory, BUILD_ID, heap_base, |first, end| Heap::new(selected(first, end))) }.ok()?;
+    // SAFETY: as in `heap`.
+    Some(unsafe { &mut *(state as *mut Heap<Selected>) })
+}
+
+/// Counters of this build's heap on this memory (zero before it starts).
+// One out-of-line copy for the seven stats exports keeps the module small.
+#[inline(never)]
+fn stats() -> crate::stats::Stats {
+    heap().map_or(crate::stats::Stats::new(), |h| h.stats())
 }
 
 /// At least `size` bytes aligned to 8; `malloc(0)` is a unique pointer; 0 when out of memory.
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut u8 {
-    heap().malloc(size)
+    match heap_or_start() {
+        Some(h) => h.malloc(size),
+        None => core::ptr::null_mut(),
+    }
 }
 
 /// Frees a block from any allocation export; `free(0)` does nothing. A
-/// pointer that cannot be a block (misaligned, outside the heap, bad header)
-/// is ignored and counted in `stats_invalid_frees`.
+/// pointer that is not a live block (misaligned, outside the heap, bad
+/// header, freed already) is ignored and counted in `stats_invalid_frees`.
 ///
 /// # Safety
-/// `ptr` is 0 or a live block of this module.
+/// `ptr` is 0 or a block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn free(ptr: *mut u8) {
-    // SAFETY: caller contract.
-    unsafe { heap().free(ptr) };
+    if let Some(h) = heap() {
+        // SAFETY: caller contract.
+        unsafe { h.free(ptr) };
+    }
 }
 
 /// `free` that reports: 0 when freed (or `ptr` is 0), 1 when the pointer was
-/// refused as not a block of this heap (nothing was freed). The JS loader's
+/// refused as not a block of this heap, 2 when refused as freed already
+/// (double free). Nothing is freed when refused. The JS loader's
 /// `heap.free` uses it to throw instead of failing silently.
 ///
 /// # Safety
 /// As for `free`.
 #[no_mangle]
 pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
+    let Some(h) = heap() else { return !ptr.is_null() as u32 };
     // SAFETY: caller contract.
-    !unsafe { heap().free(ptr) } as u32
+    match unsafe { h.try_free(ptr) } {
+        Ok(()) => 0,
+        Err(Rejected::DoubleFree) => 2,
+        Err(_) => 1,
+    }
+}
+
+/// Keeps bytes `[0, end)` of the memory out of the heap (for static data of
+/// other modules, or your own region), growing the memory if it is shorter.
+/// Only before the first allocation: 1 when it took effect, 0 when the heap
+/// has started already (or the memory cannot grow to `end`).
+#[no_mangle]
+pub extern "C" fn heap_reserve(end: usize) -> u32 {
+    owner::reserve(WasmMemory, BUILD_ID, end) as u32
+}
+
+/// 0: no allocation yet; 1: this build's heap runs on this memory; 2: the
+/// memory's heap belongs to another linalloc build (this instance refuses
+/// to allocate: load one build per memory).
+#[no_mangle]
+pub extern "C" fn heap_status() -> u32 {
+    match owner::read(WasmMemory) {
+        t if t.build != 0 && t.build != BUILD_ID => 2,
+        t if t.state != 0 => 1,
+        _ => 0,
+    }
+}
+
+/// Requested size of the live block at `ptr`, or 0xFFFFFFFF when `ptr` is
+/// not the start of a live block of this heap.
+#[no_mangle]
+pub extern "C" fn heap_block_size(ptr: *const u8) -> usize {
+    heap().and_then(|h| h.block_size(ptr)).unwrap_or(usize::MAX)
 }
 
 /// `n * size` zeroed bytes; 0 on overflow or out of memory.
 #[no_mangle]
 pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
-    heap().calloc(n, size)
+    heap_or_start().map_or(core::ptr::null_mut(), |h| h.calloc(n, size))
 }
 
 /// C `realloc`; on failure returns 0 and `ptr` stays valid and unchanged.
@@ -59,20 +139,21 @@ pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
 /// `ptr` is 0 or a live block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
+    let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
     // SAFETY: caller contract.
-    unsafe { heap().realloc(ptr, size) }
+    unsafe { h.realloc(ptr, size) }
 }
 
 /// `size` bytes aligned to `align` (power of two, 1 ..= 65536); else 0.
 #[no_mangle]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
-    heap().aligned_alloc(align, size)
+    heap_or_start().map_or(core::ptr::null_mut(), |h| h.aligned_alloc(align, size))
 }
 
 /// Rust-style allocation; `align` 0 means 8.
 #[export_name = "alloc"]
 pub extern "C" fn rust_alloc(size: usize, align: usize) -> *mut u8 {
-    heap().aligned_alloc(if align == 0 { 8 } else { align }, size)
+    aligned_alloc(if align == 0 { 8 } else { align }, size)
 }
 
 /// Frees a block from `alloc`. The header records size and alignment, so
@@ -82,14 +163,16 @@ pub extern "C" fn rust_alloc(size: usize, align: usize) -> *mut u8 {
 /// `ptr` is 0 or a live block of this module.
 #[export_name = "dealloc"]
 pub unsafe extern "C" fn rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
-    // SAFETY: caller contract.
-    unsafe { heap().dealloc(ptr, size, align) };
+    if let Some(h) = heap() {
+        // SAFETY: caller contract.
+        unsafe { h.dealloc(ptr, size, align) };
+    }
 }
 
 /// Allocates and fills a [`Record`]; 0 when out of memory.
 #[export_name = "createRecord"]
 pub extern "C" fn create_record(id: u32, x: f64, y: f64) -> *mut Record {
-    let p = heap().malloc(core::mem::size_of::<Record>()) as *mut Record;
+    let p = malloc(core::mem::size_of::<Record>()) as *mut Record;
     if !p.is_null() {
         // SAFETY: p is a fresh 8-aligned block of size_of::<Record>() bytes.
         unsafe { p.write(Record::new(id, x, y)) };
@@ -104,50 +187,51 @@ pub extern "C" fn create_record(id: u32, x: f64, y: f64) -> *mut Record {
 #[export_name = "deleteRecord"]
 pub unsafe extern "C" fn delete_record(ptr: *mut Record) {
     // SAFETY: caller contract.
-    unsafe { heap().free(ptr as *mut u8) };
+    unsafe { free(ptr as *mut u8) };
 }
 
 /// Blocks currently live.
 #[no_mangle]
 pub extern "C" fn stats_live_allocations() -> usize {
-    heap().stats().live
+    stats().live
 }
 
 /// Successful allocations since start.
 #[no_mangle]
 pub extern "C" fn stats_total_allocations() -> usize {
-    heap().stats().total
+    stats().total
 }
 
 /// Allocation requests that returned 0.
 #[no_mangle]
 pub extern "C" fn stats_failed_allocations() -> usize {
-    heap().stats().failed
+    stats().failed
 }
 
 /// Requested bytes in live blocks.
 #[no_mangle]
 pub extern "C" fn stats_in_use_bytes() -> usize {
-    heap().stats().in_use
+    stats().in_use
 }
 
 /// High-water mark of `stats_in_use_bytes`.
 #[no_mangle]
 pub extern "C" fn stats_peak_in_use_bytes() -> usize {
-    heap().stats().peak
+    stats().peak
 }
 
-/// Bytes the heap has taken from `memory.grow`.
+/// Bytes of memory the heap manages: the caller's pages it took when it
+/// started plus the pages it grew (wee_alloc: only pages it grew).
 #[no_mangle]
 pub extern "C" fn stats_heap_bytes() -> usize {
-    heap().heap_bytes()
+    heap().map_or(0, |h| h.heap_bytes())
 }
 
 /// `free`/`realloc`/`dealloc`/`deleteRecord` calls given a pointer that
 /// cannot be a block of this heap (ignored).
 #[no_mangle]
 pub extern "C" fn stats_invalid_frees() -> usize {
-    heap().stats().invalid_frees
+    stats().invalid_frees
 }
 
 /// Checked build: walks every live block, verifying headers and canaries.
@@ -155,7 +239,7 @@ pub extern "C" fn stats_invalid_frees() -> usize {
 #[cfg(feature = "checked")]
 #[no_mangle]
 pub extern "C" fn heap_check() -> u32 {
-    heap().check()
+    heap().map_or(0, |h| h.check())
 }
 
 /// Checked build: code of the last detected fault (0 none, 1 double free,
@@ -195,11 +279,11 @@ struct SameHeap;
 // requested size and alignment, or null.
 unsafe impl core::alloc::GlobalAlloc for SameHeap {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        heap().aligned_alloc(layout.align(), layout.size())
+        aligned_alloc(layout.align(), layout.size())
     }
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: core::alloc::Layout) {
         // SAFETY: ptr came from `alloc` above.
-        unsafe { heap().free(ptr) };
+        unsafe { free(ptr) };
     }
 }
 

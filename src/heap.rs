@@ -48,8 +48,11 @@ pub enum Rejected {
     Misaligned,
     /// Outside every block this heap ever handed out.
     OutsideHeap,
-    /// Its header cannot belong to a block (damaged, or not a block start).
+    /// Its header cannot belong to a block (damaged, or not a block start;
+    /// also a double free once the backend reused the freed header).
     BadHeader,
+    /// Its header says it was freed already: a double free.
+    DoubleFree,
 }
 
 impl<B: Backend> Heap<B> {
@@ -71,7 +74,7 @@ impl<B: Backend> Heap<B> {
         self.stats
     }
 
-    /// Bytes the backend has taken from `memory.grow`.
+    /// Bytes of memory the backend manages.
     pub fn heap_bytes(&self) -> usize {
         self.backend.heap_bytes()
     }
@@ -166,8 +169,9 @@ impl<B: Backend> Heap<B> {
     }
 
     /// The cheap checks that keep a stray pointer from corrupting the heap:
-    /// alignment, bounds, header sanity. `Ok((size, hdr))` for a plausible block.
-    #[inline]
+    /// alignment, bounds, header key. `Ok((size, hdr))` for a live block.
+    // Not inlined: free, realloc, dealloc and heap_block_size share one copy.
+    #[inline(never)]
     pub fn validate(&self, ptr: *const u8) -> Result<(usize, usize), Rejected> {
         let a = ptr as usize;
         if a % MIN_ALIGN != 0 {
@@ -178,48 +182,71 @@ impl<B: Backend> Heap<B> {
             return Err(Rejected::OutsideHeap);
         }
         // SAFETY: [a - HEADER, a) lies inside [lo, last], memory the heap owns.
-        let (size, hdr) = unsafe { header::read(ptr) };
+        let (size, hdr) = match unsafe { header::read(ptr) } {
+            Ok(v) => v,
+            Err(header::BadHeader::Freed) => return Err(Rejected::DoubleFree),
+            Err(header::BadHeader::Garbage) => return Err(Rejected::BadHeader),
+        };
         // bytes from a to the last byte of the heap: 0 when a == last + 1
         let room = self.last.wrapping_sub(a).wrapping_add(1);
-        if !hdr.is_power_of_two() || !(HEADER..=header::MAX_ALIGN).contains(&hdr) || a - hdr < self.lo || size > room {
+        if a - hdr < self.lo || size > room {
             return Err(Rejected::BadHeader);
         }
         Ok((size, hdr))
     }
 
-    /// Frees a block; null is a no-op. A pointer that cannot be a block of
-    /// this heap is left alone and counted (`stats().invalid_frees`); the
-    /// checked build stops with a fault instead. Returns false when refused.
+    /// Frees a block; null is a no-op. A pointer that cannot be a live block
+    /// of this heap (including one freed already) is left alone and counted
+    /// (`stats().invalid_frees`); the checked build stops with a fault
+    /// instead. Returns false when refused.
     ///
     /// # Safety
-    /// `ptr` is null or a live pointer returned by this heap (violations that
-    /// `validate` cannot see, such as a double free, corrupt the heap in the
-    /// release build).
+    /// `ptr` is null or a pointer returned by this heap (a stale or stray
+    /// pointer is refused unless its header is still intact, e.g. a block
+    /// freed and handed out again at the same address).
+    #[inline]
+    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.try_free(ptr) }.is_ok()
+    }
+
+    /// [`Heap::free`], saying why a pointer was refused.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
     // Not inlined: the exports that free (free, try_free, dealloc,
     // deleteRecord, realloc) share one copy, which keeps the module small.
     #[inline(never)]
-    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
+    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
         if ptr.is_null() {
-            return true;
+            return Ok(());
         }
         let (size, hdr) = match self.validate(ptr) {
             Ok(v) => v,
-            Err(_) => {
+            Err(why) => {
                 self.refuse(ptr);
-                return false;
+                return Err(why);
             }
         };
         #[cfg(feature = "checked")]
         self.checker.on_free(&mut self.backend, ptr, size);
         self.stats.on_free(size);
+        // SAFETY: ptr is a live block (validated); from here on it is freed.
+        unsafe { header::mark_freed(ptr) };
         // SAFETY: ptr - hdr is the block start alloc_with_header got.
         let base = unsafe { ptr.sub(hdr) };
         if is_small(size, hdr) && self.quick.push(crate::quick::class(size), base) {
-            return true;
+            return Ok(());
         }
         // SAFETY: base and layout are exactly what alloc_with_header used.
         unsafe { self.backend.free(base, backend_bytes(size, hdr), hdr) };
-        true
+        Ok(())
+    }
+
+    /// Requested size of the live block at `ptr`, or `None` when `ptr` is not
+    /// one (the same checks as `free`, nothing counted).
+    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+        self.validate(ptr).ok().map(|(size, _)| size)
     }
 
     /// Frees a block from `alloc(size, align)`; the checked build verifies

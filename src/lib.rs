@@ -20,6 +20,7 @@ pub mod checked;
 pub mod grow;
 pub mod header;
 pub mod heap;
+pub mod owner;
 pub mod quick;
 pub mod record;
 pub mod stats;

@@ -11,15 +11,18 @@
 
 /// Largest user size served from the quick lists.
 pub const SMALL_MAX: usize = 128;
-/// Number of classes: user sizes 0..=8, 9..=16, ..., 121..=128.
+/// Number of classes: user sizes 0..=8 (class 1), 9..=16, ..., 121..=128;
+/// class 0 is unused.
 pub const CLASSES: usize = SMALL_MAX / 8 + 1;
+/// Offset of the link in a cached block: after the 8-byte header.
+const LINK: usize = 8;
 /// Most bytes one list keeps.
 pub const LIST_BYTES: usize = 32 * 1024;
 
 /// Class of a small block of `size` user bytes behind an 8-byte header.
 #[inline]
 pub fn class(size: usize) -> usize {
-    (size + 7) / 8
+    (size.max(1) + 7) / 8
 }
 
 /// Backend bytes of every block in class `c`: header + the class's largest size.
@@ -29,7 +32,8 @@ pub const fn class_bytes(c: usize) -> usize {
 }
 
 /// The per-class free lists. The link to the next block is stored in the
-/// first word of each cached block (its header, rewritten when reused).
+/// first user word of each cached block, so the header keeps its freed
+/// mark (a second free of a cached block is recognised).
 pub struct QuickLists {
     heads: [*mut u8; CLASSES],
     lens: [u16; CLASSES],
@@ -47,8 +51,8 @@ impl QuickLists {
         let base = self.heads[c];
         if !base.is_null() {
             // SAFETY: cached blocks are ours; `push` stored the link in the
-            // block's first word (its header, which the caller rewrites).
-            self.heads[c] = unsafe { (base as *mut *mut u8).read() };
+            // block's first user word.
+            self.heads[c] = unsafe { (base.add(LINK) as *mut *mut u8).read() };
             self.lens[c] -= 1;
         }
         base
@@ -61,9 +65,9 @@ impl QuickLists {
         if self.lens[c] as usize * class_bytes(c) >= LIST_BYTES {
             return false;
         }
-        // SAFETY: the block is being freed by its owner; its first word (the
-        // header, rewritten when the block is handed out again) holds the link.
-        unsafe { (base as *mut *mut u8).write(self.heads[c]) };
+        // SAFETY: the block is being freed by its owner; every class has at
+        // least 8 user bytes after the 8-byte header, where the link goes.
+        unsafe { (base.add(LINK) as *mut *mut u8).write(self.heads[c]) };
         self.heads[c] = base;
         self.lens[c] += 1;
         true

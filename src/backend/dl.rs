@@ -1,6 +1,6 @@
 //! dlmalloc backend: Doug Lea's allocator as ported by `dlmalloc-rs`, fed
-//! with pages from our [`Grow`] seam instead of its own wasm glue, so it never
-//! touches memory it did not grow itself.
+//! with regions from our [`Grow`] seam instead of its own wasm glue, so it
+//! only touches the heap's own pages.
 
 use super::{Backend, MIN_ALIGN};
 use crate::grow::{Grow, PAGE};
@@ -9,22 +9,15 @@ use dlmalloc::{Allocator, Dlmalloc};
 /// dlmalloc's system interface, backed by a [`Grow`].
 pub struct DlSystem<G: Grow>(G);
 
-// SAFETY: `alloc` returns fresh, zeroed, page-aligned regions that nothing
-// else uses; we never release or remap, which dlmalloc handles.
+// SAFETY: `alloc` returns fresh regions that nothing else uses; we never
+// release or remap, which dlmalloc handles.
 unsafe impl<G: Grow + Send> Allocator for DlSystem<G> {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
-        let Some(pages) = crate::grow::pages_for(size) else {
-            return (core::ptr::null_mut(), 0, 0);
-        };
-        let base = self.0.grow(pages);
-        if base.is_null() {
-            return (base, 0, 0);
+        // Regions end at or below END_LIMIT, so `base + len` never wraps.
+        match self.0.claim(size) {
+            Some((base, len)) => (base, len, 0),
+            None => (core::ptr::null_mut(), 0, 0),
         }
-        let bytes = pages * PAGE;
-        // A region that ends exactly at 4 GiB would make `base + bytes` wrap
-        // to 0; keep the last bytes back, as dlmalloc-rs does for wasm.
-        let bytes = if (base as usize).wrapping_add(bytes) == 0 { bytes - 16 } else { bytes };
-        (base, bytes, 0)
     }
     fn remap(&self, _ptr: *mut u8, _old: usize, _new: usize, _can_move: bool) -> *mut u8 {
         core::ptr::null_mut()
@@ -39,7 +32,8 @@ unsafe impl<G: Grow + Send> Allocator for DlSystem<G> {
         false
     }
     fn allocates_zeros(&self) -> bool {
-        true
+        // the caller's pages may hold old bytes
+        false
     }
     fn page_size(&self) -> usize {
         PAGE
@@ -78,6 +72,6 @@ unsafe impl<G: Grow + Send> Backend for DlBackend<G> {
         unsafe { self.0.c_realloc(ptr, new_size) }
     }
     fn heap_bytes(&self) -> usize {
-        self.0.allocator().0.grown_bytes()
+        self.0.allocator().0.owned_bytes()
     }
 }

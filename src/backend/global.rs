@@ -1,6 +1,7 @@
 //! Backends built on a crate's `GlobalAlloc` (wee_alloc, lol_alloc). Such
-//! allocators call `memory.grow` themselves, so their footprint is read from
-//! `memory.size` since the first allocation.
+//! allocators call `memory.grow` themselves and never use the caller's
+//! pages; their footprint is the pages they grew, measured around each call
+//! (JavaScript cannot grow the memory while a wasm call runs).
 
 use super::{realloc_by_copy, Backend};
 use core::alloc::{GlobalAlloc, Layout};
@@ -8,14 +9,14 @@ use core::alloc::{GlobalAlloc, Layout};
 /// Drives any `GlobalAlloc` through the backend trait.
 pub struct GlobalAllocBackend<A: GlobalAlloc> {
     inner: A,
-    /// `memory.size` in pages when the first allocation arrived.
-    start_pages: usize,
+    /// Pages grown inside the wrapped allocator's calls.
+    grown: usize,
 }
 
 impl<A: GlobalAlloc> GlobalAllocBackend<A> {
     /// Wraps `inner`.
     pub const fn new(inner: A) -> Self {
-        Self { inner, start_pages: usize::MAX }
+        Self { inner, grown: 0 }
     }
 }
 
@@ -37,11 +38,11 @@ fn layout(size: usize, align: usize) -> Layout {
 // `memory.grow`).
 unsafe impl<A: GlobalAlloc> Backend for GlobalAllocBackend<A> {
     unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
-        if self.start_pages == usize::MAX {
-            self.start_pages = memory_pages();
-        }
+        let before = memory_pages();
         // SAFETY: size > 0 (trait contract).
-        unsafe { self.inner.alloc(layout(size, align)) }
+        let p = unsafe { self.inner.alloc(layout(size, align)) };
+        self.grown += memory_pages() - before;
+        p
     }
     unsafe fn free(&mut self, ptr: *mut u8, size: usize, align: usize) {
         // SAFETY: ptr was allocated with this layout (trait contract).
@@ -52,10 +53,7 @@ unsafe impl<A: GlobalAlloc> Backend for GlobalAllocBackend<A> {
         unsafe { realloc_by_copy(self, ptr, old, new_size) }
     }
     fn heap_bytes(&self) -> usize {
-        if self.start_pages == usize::MAX {
-            return 0;
-        }
-        (memory_pages() - self.start_pages) * crate::grow::PAGE
+        self.grown * crate::grow::PAGE
     }
 }
 

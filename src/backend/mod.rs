@@ -41,7 +41,7 @@ pub unsafe trait Backend {
     /// `ptr` is live, allocated with `old_size` and `MIN_ALIGN`; `new_size > 0`.
     unsafe fn realloc(&mut self, ptr: *mut u8, old_size: usize, new_size: usize) -> *mut u8;
 
-    /// Bytes this backend has taken from `memory.grow`.
+    /// Bytes of memory this backend manages (its regions).
     fn heap_bytes(&self) -> usize;
 }
 
@@ -87,10 +87,10 @@ compile_error!("linalloc: backend features are exclusive; build with --no-defaul
 
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "dlmalloc"))]
-pub type Selected = dl::DlBackend<crate::grow::WasmPages>;
+pub type Selected = dl::DlBackend<crate::grow::Pages<crate::grow::WasmMemory>>;
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "talc"))]
-pub type Selected = talc::TalcBackend<crate::grow::WasmPages>;
+pub type Selected = talc::TalcBackend<crate::grow::Pages<crate::grow::WasmMemory>>;
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
 pub type Selected = global::GlobalAllocBackend<wee_alloc::WeeAlloc<'static>>;
@@ -101,28 +101,39 @@ pub type Selected = global::GlobalAllocBackend<lol_alloc::FreeListAllocator>;
 #[cfg(all(target_arch = "wasm32", feature = "none"))]
 pub type Selected = global::NoBackend;
 
-/// A fresh instance of the selected backend, usable in a `static`.
-#[cfg(all(target_arch = "wasm32", feature = "dlmalloc"))]
-pub const fn selected() -> Selected {
-    dl::DlBackend::new(crate::grow::WasmPages::new())
+/// The selected backend over the heap's region `[start, end)` of memory 0
+/// (backends that grow memory themselves ignore it).
+#[cfg(target_arch = "wasm32")]
+#[allow(unused_variables)]
+pub fn selected(start: usize, end: usize) -> Selected {
+    #[cfg(any(feature = "dlmalloc", feature = "talc"))]
+    let pages = crate::grow::Pages::new(crate::grow::WasmMemory, start, end);
+    #[cfg(feature = "dlmalloc")]
+    return dl::DlBackend::new(pages);
+    #[cfg(feature = "talc")]
+    return talc::TalcBackend::new(pages);
+    #[cfg(feature = "wee_alloc")]
+    return global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT);
+    #[cfg(feature = "lol_alloc")]
+    return global::GlobalAllocBackend::new(lol_alloc::FreeListAllocator::new());
+    #[cfg(feature = "none")]
+    return global::NoBackend;
 }
-/// A fresh instance of the selected backend, usable in a `static`.
-#[cfg(all(target_arch = "wasm32", feature = "talc"))]
-pub const fn selected() -> Selected {
-    talc::TalcBackend::new(crate::grow::WasmPages::new())
-}
-/// A fresh instance of the selected backend, usable in a `static`.
-#[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
-pub const fn selected() -> Selected {
-    global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT)
-}
-/// A fresh instance of the selected backend, usable in a `static`.
-#[cfg(all(target_arch = "wasm32", feature = "lol_alloc"))]
-pub const fn selected() -> Selected {
-    global::GlobalAllocBackend::new(lol_alloc::FreeListAllocator::new())
-}
-/// A fresh instance of the selected backend, usable in a `static`.
-#[cfg(all(target_arch = "wasm32", feature = "none"))]
-pub const fn selected() -> Selected {
-    global::NoBackend
-}
+
+/// Build id written into the memory's owner tag (`crate::owner`): the
+/// backend in the low byte, the checked and bench-only variants above it.
+/// Instances of the same build share a heap; other builds refuse it.
+pub const BUILD_ID: u32 = {
+    let backend = if cfg!(feature = "talc") {
+        1
+    } else if cfg!(feature = "dlmalloc") {
+        2
+    } else if cfg!(feature = "wee_alloc") {
+        3
+    } else if cfg!(feature = "lol_alloc") {
+        4
+    } else {
+        5
+    };
+    backend | (cfg!(feature = "checked") as u32) << 8 | (cfg!(feature = "no_quick_lists") as u32) << 9
+};

@@ -1,21 +1,22 @@
-//! talc backend: a binning allocator with in-place realloc, fed with pages
-//! from our [`Grow`] seam; consecutive grows extend the same arena.
+//! talc backend: a binning allocator with in-place realloc, fed with regions
+//! from our [`Grow`] seam; adjacent regions extend the same arena.
 
 use super::{realloc_by_copy, Backend};
-use crate::grow::{pages_for, Grow};
+use crate::grow::Grow;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use talc::base::{binning::Binning, Talc, CHUNK_UNIT};
 use talc::wasm::WasmBinning;
 
-/// talc's memory source: grow pages, extend the arena when they are adjacent.
+/// talc's memory source: claim regions, extend the arena when they are adjacent.
 #[derive(Debug)]
 pub struct GrowSource<G: Grow> {
     pages: G,
     end: Option<NonNull<u8>>,
 }
 
-// SAFETY: `acquire` only claims/extends with regions fresh from `Grow`, and
+// SAFETY: `acquire` only claims/extends with regions fresh from `Grow` (which
+// end at or below `END_LIMIT`, so talc's end arithmetic cannot wrap), and
 // never calls back into the allocator.
 unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
@@ -25,13 +26,9 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
             .size()
             .checked_add(layout.align() + 4 * CHUNK_UNIT + talc::min_first_heap_size::<B>())
             .ok_or(())?;
-        let pages = pages_for(need).ok_or(())?;
-        let base = talc.source.pages.grow(pages);
-        if base.is_null() {
-            return Err(());
-        }
-        let bytes = pages * crate::grow::PAGE;
-        let new_end = (base as usize).saturating_add(bytes) as *mut u8;
+        let (base, bytes) = talc.source.pages.claim(need).ok_or(())?;
+        // Regions end at or below END_LIMIT, so `base + bytes` never wraps.
+        let new_end = base.wrapping_add(bytes);
         if let Some(old_end) = talc.source.end {
             if old_end.as_ptr() == base {
                 // SAFETY: [old_end, new_end) is fresh memory directly after the arena.
@@ -93,6 +90,6 @@ unsafe impl<G: Grow + core::fmt::Debug> Backend for TalcBackend<G> {
         }
     }
     fn heap_bytes(&self) -> usize {
-        self.0.source.pages.grown_bytes()
+        self.0.source.pages.owned_bytes()
     }
 }

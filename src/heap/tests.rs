@@ -1,4 +1,4 @@
-//! Host tests of `Heap` over the real backend code, fed by `FakePages`.
+//! Host tests of `Heap` over the real backend code, fed by a `FakeMemory`.
 //!
 //! SAFETY (every `unsafe` block in this file): pointers handed to the heap
 //! were returned by the heap under test and are live, except where a test
@@ -8,19 +8,20 @@
 
 use super::Heap;
 use crate::backend::Backend;
-use crate::grow::{FakePages, PAGE};
-use std::alloc::{alloc_zeroed, Layout};
+use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
 use std::vec::Vec;
 
-/// A zeroed, page-aligned buffer of `pages` pages, leaked for the test's life.
-pub(crate) fn fake_memory(pages: usize) -> (FakePages, usize, usize) {
-    let layout = Layout::from_size_align(pages * PAGE, PAGE).unwrap();
-    // SAFETY: non-zero size.
-    let base = unsafe { alloc_zeroed(layout) };
-    assert!(!base.is_null());
-    // SAFETY: the buffer is fresh, zeroed, aligned and leaked.
-    let fake = unsafe { FakePages::new(base, pages) };
-    (fake, base as usize, base as usize + pages * PAGE)
+/// The heap's pages in a fake memory of 1 page that can grow to `pages`,
+/// starting 1 KiB in (where `__heap_base` would be); with the memory's range.
+pub(crate) fn fake_memory(pages: usize) -> (Pages<FakeMemory>, usize, usize) {
+    fake_memory_shaped(1, pages)
+}
+
+/// As `fake_memory`, for a memory of `initial` pages growing to `max`.
+pub(crate) fn fake_memory_shaped(initial: usize, max: usize) -> (Pages<FakeMemory>, usize, usize) {
+    let mem = FakeMemory::new(initial, max);
+    let lo = mem.base();
+    (Pages::new(mem, lo + 1024, mem.end()), lo, lo + max * PAGE)
 }
 
 /// xorshift32: the same sequence on every run for a given seed.
@@ -238,6 +239,21 @@ macro_rules! backend_tests {
             fn invalid_frees() {
                 super::invalid_frees(heap(64).0)
             }
+            #[cfg(not(feature = "checked"))]
+            #[test]
+            fn double_frees_are_refused() {
+                super::double_frees_are_refused(heap(64).0)
+            }
+            #[test]
+            fn fixed_memories_are_used_whole() {
+                for pages in [1, 2, 16, 256] {
+                    let (p, lo, hi) = fake_memory_shaped(pages, pages);
+                    let mem = p.memory();
+                    #[allow(clippy::redundant_closure_call)]
+                    super::fixed_memory(Heap::new(($make)(p)), lo + 1024, hi, pages);
+                    assert_eq!(mem.pages(), pages, "a fixed memory never grows");
+                }
+            }
             #[test]
             fn stats_peak_tracks_high_water() {
                 let (mut h, _, _) = heap(64);
@@ -249,7 +265,7 @@ macro_rules! backend_tests {
                 assert_eq!(h.stats().in_use, 700);
                 unsafe { h.free(b); h.free(c) };
                 assert_eq!(h.stats().in_use, 0);
-                assert!(h.heap_bytes() >= PAGE);
+                assert!(h.heap_bytes() >= 1500);
             }
         }
     };
@@ -277,6 +293,68 @@ fn invalid_frees<B: Backend>(mut h: Heap<B>) {
     assert_eq!(h.stats().live, 1);
     assert!(unsafe { h.free(a) });
     assert_eq!(h.stats().live, 0);
+}
+
+/// A memory that cannot grow: 1 KiB blocks fill >= 90 % (checked: 75 %) of the bytes from
+/// the heap start to its end, and after freeing everything the same number
+/// fits again.
+fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usize) {
+    let fill_up = |h: &mut Heap<B>| {
+        let mut v = Vec::new();
+        loop {
+            let p = h.malloc(1024);
+            if p.is_null() {
+                return v;
+            }
+            assert!((p as usize) >= start && (p as usize) + 1024 <= end, "block {p:?} outside the heap's pages");
+            fill(p, 1024, v.len() as u8);
+            v.push(p);
+        }
+    };
+    let first = fill_up(&mut h);
+    let share = first.len() * 1024 * 100 / (end - start);
+    // the checked build spends 24 more bytes per block and keeps a live-block table
+    let need = if cfg!(feature = "checked") { 75 } else { 90 };
+    assert!(share >= need, "{pages} pages: {} blocks use only {share} % of the memory", first.len());
+    for (i, p) in first.iter().enumerate() {
+        check(*p, 1024, i as u8);
+        unsafe { h.free(*p) };
+    }
+    let second = fill_up(&mut h);
+    assert_eq!(second.len(), first.len(), "{pages} pages: after freeing everything the same count fits");
+    assert_eq!(h.stats().live, second.len());
+}
+
+/// A block freed twice (small, large, over-aligned) is refused and counted,
+/// the counters stay exact, and no block is handed out twice afterwards.
+#[cfg(not(feature = "checked"))]
+fn double_frees_are_refused<B: Backend>(mut h: Heap<B>) {
+    use crate::heap::Rejected;
+    let keep = h.malloc(64);
+    for (size, align) in [(24, 8), (100, 8), (5000, 8), (300_000, 8), (48, 64), (4000, 4096)] {
+        let p = h.aligned_alloc(align, size);
+        assert!(!p.is_null());
+        assert!(unsafe { h.try_free(p) }.is_ok());
+        let invalid = h.stats().invalid_frees;
+        let again = unsafe { h.try_free(p) };
+        assert!(matches!(again, Err(Rejected::DoubleFree | Rejected::BadHeader)), "size {size}: {again:?}");
+        assert_eq!(h.stats().invalid_frees, invalid + 1);
+        assert_eq!(h.stats().live, 1, "size {size}: live count exact");
+        // the next allocations are distinct blocks
+        let a = h.aligned_alloc(align, size);
+        let b = h.aligned_alloc(align, size);
+        assert!(!a.is_null() && !b.is_null() && a != b);
+        fill(a, size, 1);
+        fill(b, size, 2);
+        check(a, size, 1);
+        unsafe { h.free(a); h.free(b) };
+    }
+    // a small block freed twice in a row is recognised as a double free
+    let p = h.malloc(16);
+    unsafe { h.free(p) };
+    assert_eq!(unsafe { h.try_free(p) }, Err(Rejected::DoubleFree));
+    unsafe { h.free(keep) };
+    assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
 }
 
 /// Quick lists: a freed small block is reused by the next request of its
