@@ -11,6 +11,9 @@ WASM_OPT ?= wasm-opt
 WASM_OPT_FLAGS ?= -Oz --strip-debug --strip-producers --strip-target-features
 
 comma    := ,
+# Panic locations inside dependencies would embed this machine's cargo path.
+CARGO_HOME ?= $(HOME)/.cargo
+REMAP     = --config 'target.$(TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)/registry/src=/crates"]'
 TARGET   := wasm32-unknown-unknown
 RELEASE  := target/$(TARGET)/release/linalloc.wasm
 DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
@@ -53,7 +56,7 @@ build: $(DIST)
 define build-wasm
 	@mkdir -p $(dir $(2))
 	@echo "build $(2) (feature $(1))"
-	@$(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features $(1)
+	@$(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features $(1) $(REMAP)
 	@$(WASM_OPT) $(WASM_OPT_FLAGS) $(RELEASE) -o $(2).tmp
 	@$(NODE) scripts/check-wasm.mjs $(2).tmp && mv $(2).tmp $(2)
 endef

@@ -5,7 +5,7 @@
 // Hot paths (`malloc`/`free`, the view getters) do one comparison and one
 // call; everything else is kept out of them.
 
-import { ABI_EXPORTS, CHECKED_EXPORTS, hasWasmMagic, memoryImportLimits, moduleLayout, staticRegion } from './wasm-info.js';
+import { ABI, ABI_EXPORTS, CHECKED_EXPORTS, exportSignature, hasWasmMagic, moduleLayout, readOwnerTag, staticRegion } from './wasm-info.js';
 
 export { ABI_EXPORTS };
 
@@ -176,6 +176,21 @@ async function bytesOf(compiled) {
   return compiled.bytes;
 }
 
+/** The module's layout read from its bytes (cached); a LoadError when they are malformed. */
+async function layoutOf(compiled) {
+  if (compiled.layout) return compiled.layout;
+  const bytes = (await bytesOf(compiled)) ?? EMPTY;
+  try {
+    compiled.layout = moduleLayout(bytes);
+  } catch (e) {
+    throw new LoadError(`${compiled.url ?? compiled.name} has a damaged section (${e.message}); the engine accepted it, but linalloc cannot read its imports or custom sections. Rebuild the module.`, 'BAD_SECTION', {
+      url: compiled.url,
+      cause: e,
+    });
+  }
+  return compiled.layout;
+}
+
 // ---------------------------------------------------------------- memory
 
 /**
@@ -263,6 +278,7 @@ const bundledChecked = () => new URL('../dist/linalloc-checked.wasm', import.met
  * @param {number} [options.initial] pages of the memory the loader creates (default: the module's minimum, at least 2)
  * @param {number} [options.maximum] its maximum in pages (default 65536 = 4 GiB)
  * @param {boolean} [options.track] remember live blocks allocated through the helpers
+ * @param {number} [options.reserve] bytes at the start of the memory to keep out of the heap (your own region; the heap starts above it)
  * @param {object} [options.imports] extra imports for modules that need them
  * @param {boolean} [options.checked] load the checked build (dist/linalloc-checked.wasm):
  *   misuse throws DoubleFreeError, InvalidFreeError or HeapCorruptionError
@@ -287,6 +303,9 @@ async function loadUncached(source, options) {
 }
 
 function checkLoadOptions(options) {
+  const known = ['memory', 'initial', 'maximum', 'track', 'imports', 'checked', 'reserve', 'shared', 'heap', 'allocator', 'stackSize'];
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) throw new TypeError(`linalloc: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid options: ${known.join(', ')}`);
   if (options.shared) throw new LinallocError('shared memory needs the threads build, which is not available yet; omit `shared`.', 'UNSUPPORTED');
   if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
     throw new TypeError('linalloc: options.memory must be a WebAssembly.Memory');
@@ -299,18 +318,13 @@ function checkLoadOptions(options) {
  */
 async function startHeap(compiled, options, neededPages) {
   const { module } = compiled;
-  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  const missing = ABI_EXPORTS.filter((n) => !names.has(n));
-  if (missing.length) {
-    throw new LoadError(`${compiled.url} is a WebAssembly module but not a linalloc allocator: it lacks the exports ${missing.join(', ')}. Load dist/linalloc*.wasm.`, 'NOT_LINALLOC', {
-      url: compiled.url,
-      missing,
-    });
-  }
+  checkAbi(compiled, await layoutOf(compiled));
   const memImport = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
-  const limits = memImport ? memoryImportLimits((await bytesOf(compiled)) ?? new Uint8Array(0)) : null;
+  if (!memImport || memImport.module !== 'env' || memImport.name !== 'memory') {
+    throw new LoadError(`${compiled.url} does not import its memory as env.memory, so its heap would not live in a memory you can share or see. Load dist/linalloc*.wasm, or link your module with --import-memory.`, 'NO_MEMORY_IMPORT', { url: compiled.url });
+  }
+  const limits = compiled.layout.memory;
   const minimum = limits?.initial ?? 0;
-
   let memory = options.memory;
   let maximum = null;
   if (memory) {
@@ -336,6 +350,7 @@ async function startHeap(compiled, options, neededPages) {
     ({ memory, maximum } = createMemory(initial, options.maximum ?? MAX_PAGES));
   }
 
+  refuseSecondHeap(memory, compiled.url);
   const imports = { ...(options.imports || {}) };
   imports.env = { ...(imports.env || {}), memory };
   checkImports(module, imports, compiled.url);
@@ -344,8 +359,7 @@ async function startHeap(compiled, options, neededPages) {
     instance = await WebAssembly.instantiate(module, imports);
   } catch (e) {
     if (e instanceof WebAssembly.LinkError && memImport) {
-      const bytes = await bytesOf(compiled);
-      const lim = bytes && memoryImportLimits(bytes);
+      const lim = compiled.layout.memory;
       const pages = memory.buffer.byteLength / PAGE_SIZE;
       if (lim && pages < lim.initial) {
         throw new MemoryError(`the memory has ${pages} pages but ${compiled.url} needs at least ${lim.initial}.`, 'MEMORY_TOO_SMALL', { pages, minimum: lim.initial });
@@ -354,10 +368,59 @@ async function startHeap(compiled, options, neededPages) {
     }
     throw new LinallocError(`${compiled.url} failed while starting: ${e.message}`, 'START_FAILED', { cause: e });
   }
+  claimMemory(instance.exports, memory, maximum, options, compiled.url);
   const heap = new Heap(instance, memory, maximum);
   heap._regions.push({ module: compiled.name ?? 'linalloc', start: 0, end: Math.max(minimum * PAGE_SIZE, staticEnd(compiled)) });
   if (options.track) heap.tracking = true;
   return heap;
+}
+
+/** A LoadError unless the module exports the whole ABI with the right kinds and signatures. */
+function checkAbi(compiled, layout) {
+  const kinds = new Map(WebAssembly.Module.exports(compiled.module).map((e) => [e.name, e.kind]));
+  const missing = ABI_EXPORTS.filter((n) => !kinds.has(n));
+  const wrong = ABI_EXPORTS.filter((n) => kinds.has(n) && kinds.get(n) !== 'function').map((n) => `${n} is a ${kinds.get(n)}, not a function`);
+  if (compiled.bytes) {
+    for (const n of ABI_EXPORTS) {
+      const sig = kinds.get(n) === 'function' ? exportSignature(layout, n) : ABI[n];
+      if (sig !== null && sig !== ABI[n]) wrong.push(`${n} has signature (${sig}), expected (${ABI[n]})`);
+    }
+  }
+  if (missing.length || wrong.length) {
+    const what = [missing.length ? `it lacks the exports ${missing.join(', ')}` : '', ...wrong].filter(Boolean).join('; ');
+    throw new LoadError(`${compiled.url} is a WebAssembly module but not a linalloc allocator: ${what}. Load dist/linalloc*.wasm (of this version).`, 'NOT_LINALLOC', {
+      url: compiled.url,
+      missing,
+      wrong,
+    });
+  }
+}
+
+/** One heap per memory: a LoadError when another linalloc heap already owns `memory`. */
+function refuseSecondHeap(memory, url) {
+  const tag = readOwnerTag(memory.buffer);
+  if (!tag) return;
+  const started = tag.heapStart !== null ? `started at ${hex(tag.heapStart)}` : 'not started yet';
+  throw new LoadError(
+    `this memory already has a linalloc heap (${tag.name}, ${started}); loading ${url} on it as well would give one memory two heaps. ` +
+      'Use the Heap you already have (linkModules(..., { heap }) links more modules into it), or pass a fresh memory.',
+    'HEAP_EXISTS',
+    { build: tag.build, heapStart: tag.heapStart },
+  );
+}
+
+/** Claims `memory` for the new instance's build (and `options.reserve` bytes below its heap) before anything allocates. */
+function claimMemory(x, memory, maximum, options, url) {
+  const reserve = options.reserve ?? 0;
+  if (reserve >>> 0 !== reserve) throw new TypeError(`linalloc: options.reserve must be a number of bytes from 0 to 4294967295, got ${reserve}`);
+  if (x.heap_reserve(reserve) !== 1) {
+    if (x.heap_status() === 2) refuseSecondHeap(memory, url);
+    throw new MemoryError(`could not reserve the first ${reserve} bytes of the memory for you: the memory cannot grow to ${reserve} bytes. Pass a larger memory or a smaller reserve.`, 'RESERVE_FAILED', { reserve });
+  }
+  const tag = readOwnerTag(memory.buffer);
+  if (tag && (tag.build & 0xff) === 3 && maximum !== null && maximum * PAGE_SIZE <= memory.buffer.byteLength) {
+    throw new LoadError(`${url} is the wee_alloc build, which only uses pages it grows itself, and this memory cannot grow (initial = maximum = ${maximum} pages): every malloc would return 0. Use the default build (dist/linalloc.wasm) for fixed memories.`, 'WEE_FIXED_MEMORY', { url });
+  }
 }
 
 function staticEnd(compiled) {
@@ -409,7 +472,7 @@ export async function linkModules(modules, options = {}) {
     entries.map(async ([name, source]) => {
       const c = await compileSource(source);
       c.name = name;
-      c.layout = moduleLayout((await bytesOf(c)) ?? EMPTY);
+      await layoutOf(c);
       c.imports = WebAssembly.Module.imports(c.module);
       c.exportNames = new Set(WebAssembly.Module.exports(c.module).map((e) => e.name));
       c.pic = c.layout.dylink !== null || c.imports.some((i) => i.name === '__memory_base');
@@ -447,9 +510,9 @@ export async function linkModules(modules, options = {}) {
         );
       }
     }
-    if (existing && r.end > existing.startPages * PAGE_SIZE) {
+    if (existing && !existing.reserveBelowHeap(r.end)) {
       throw new LinkError(
-        `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) lies in pages the heap uses (from page ${existing.startPages} on). ` +
+        `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) lies in memory the running heap owns (from ${hex(existing.heapStart)} on). ` +
           'A fixed-layout module must be linked together with the allocator, before the heap grows; or build it as a side module (-fPIC -shared), which can be linked at any time.',
         'OVERLAPS_HEAP',
         { module: c.name, region: r },
@@ -501,7 +564,12 @@ export async function linkModules(modules, options = {}) {
 
   // 4. the allocator first (it owns the memory), then the clients
   const heap = existing ?? (await startHeap(allocator, options, neededPages));
-  if (!existing) regions[0] = heap._regions[0];
+  if (!existing) {
+    regions[0] = heap._regions[0];
+    // the heap starts above every fixed-layout module's static data
+    const top = Math.max(0, ...regions.slice(1).map((r) => r.end));
+    if (!heap.reserveBelowHeap(top)) throw new LinkError(`could not keep [0, ${hex(top)}) out of the heap for the modules' static data (the memory cannot grow that far).`, 'RESERVE_FAILED', { end: top });
+  }
   const memory = heap.memory;
   for (const r of regions.slice(existing ? existing._regions.length : 1)) heap._regions.push(r);
   const instances = { [allocName]: existing ? { exports: heap.exports } : null };
@@ -631,7 +699,11 @@ function badSize(what, value) {
 }
 
 function notABlock(ptr) {
-  return new RangeError(`linalloc: ${ptr} is not a block of this heap (misaligned, outside its pages, or not the start of a block; a pointer from another heap?); nothing was freed`);
+  return new RangeError(`linalloc: ${ptr} is not a block of this heap that is live (freed already — a double free —, misaligned, outside its pages, or not the start of a block; a pointer from another heap?); nothing was freed`);
+}
+
+function doubleFree(ptr) {
+  return new DoubleFreeError(`double free of block ${ptr} (0x${ptr.toString(16)}): it was freed already, and this second free was refused (nothing was freed). Free each block once; set the pointer to 0 after freeing.`, 'DOUBLE_FREE', { ptr });
 }
 
 function badPtr(value) {
@@ -695,11 +767,49 @@ export class Heap {
   }
 
   /**
-   * Memory size in pages when the allocator started. The heap only uses pages
-   * it grows above this (and its own first page), never the ones below.
+   * Memory size in pages when this Heap was created. The heap owns the pages
+   * from `heapStart` up to the memory's end at its first allocation, and the
+   * pages it grows later; pages grown by others stay theirs.
    */
   get startPages() {
     return this.#startPages;
+  }
+
+  /**
+   * Address where this heap's memory starts (its state, then its blocks), or
+   * null before the first allocation. Below it: the module's stack and static
+   * data, and whatever was reserved.
+   */
+  get heapStart() {
+    return readOwnerTag(this.#memory.buffer)?.heapStart ?? null;
+  }
+
+  /** Bytes at the start of the memory kept out of the heap (`load`'s `reserve`, linked modules' static data). */
+  get reserved() {
+    return readOwnerTag(this.#memory.buffer)?.reserve ?? 0;
+  }
+
+  /** Name of the build that owns this memory's heap, e.g. `talc` or `dlmalloc (checked)`. */
+  get build() {
+    return readOwnerTag(this.#memory.buffer)?.name ?? null;
+  }
+
+  /**
+   * Keeps `[0, end)` out of the heap: true when it is reserved now (only
+   * possible before the first allocation) or already below the heap's start.
+   */
+  reserveBelowHeap(end) {
+    if (end >>> 0 !== end) throw badSize('end', end);
+    if (this.#raw.heap_reserve(end) === 1) return true;
+    const start = this.heapStart;
+    return start !== null && end <= start;
+  }
+
+  /** Requested size of the live block at `ptr`, or null when `ptr` is not the start of a live block. */
+  blockSize(ptr) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    const n = this.#raw.heap_block_size(ptr) >>> 0;
+    return n === 0xffffffff ? null : n;
   }
 
   /** The memory's maximum in pages, when known (null for a caller's memory). */
@@ -724,7 +834,8 @@ export class Heap {
    */
   free(ptr) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
-    if (this.#x.try_free(ptr) !== 0) throw notABlock(ptr);
+    const refused = this.#x.try_free(ptr);
+    if (refused !== 0) throw refused === 2 ? doubleFree(ptr) : notABlock(ptr);
     if (this.#tracked !== null) this.#forgetTracked(ptr);
   }
 
@@ -844,6 +955,13 @@ export class Heap {
   #oom(size) {
     const pages = this.#memory.buffer.byteLength / PAGE_SIZE;
     const max = this.#maximum ?? 'unknown (memory passed by the caller)';
+    if ((readOwnerTag(this.#memory.buffer)?.build & 0xff) === 3) {
+      return new OutOfMemoryError(
+        `could not allocate ${size} bytes: the wee_alloc build only uses pages it grows itself (never the ${this.#startPages} pages the memory started with), and memory.grow failed at ${pages} pages (maximum ${max}). Use the default build (dist/linalloc.wasm), or a memory with a larger maximum.`,
+        'OUT_OF_MEMORY',
+        { size, pages, maximum: this.#maximum, stats: this.stats() },
+      );
+    }
     return new OutOfMemoryError(
       `could not allocate ${size} bytes: the memory has ${pages} pages (${pages * PAGE_SIZE} bytes) and maximum ${max} pages, and memory.grow failed. ` +
         'Free blocks you no longer need, or load with a larger `maximum`.',
@@ -862,8 +980,10 @@ export class Heap {
 
   /** Copies `bytes` into a new block; returns its pointer. */
   writeBytes(bytes) {
-    const src = toBytes(bytes);
+    let src = toBytes(bytes);
     if (!src) throw new TypeError('linalloc: writeBytes expects an ArrayBuffer or a typed array');
+    // a view onto this memory would be detached if the allocation grows it
+    if (src.buffer === this.#memory.buffer) src = src.slice();
     const p = this.#mustAlloc(src.length);
     this.u8.set(src, p);
     return p;
@@ -904,8 +1024,11 @@ export class Heap {
   /** Copies a typed array into a new block aligned for its element type; returns its pointer. */
   writeArray(array) {
     if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new TypeError('linalloc: writeArray expects a typed array');
+    let src = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    // a view onto this memory would be detached if the allocation grows it
+    if (src.buffer === this.#memory.buffer) src = src.slice();
     const p = this.#mustAlloc(array.byteLength, Math.max(8, array.BYTES_PER_ELEMENT));
-    this.u8.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), p);
+    this.u8.set(src, p);
     return p;
   }
 
@@ -929,9 +1052,13 @@ export class Heap {
     return new Record(this, p);
   }
 
-  /** Wraps an existing record pointer. */
+  /** Wraps an existing record pointer; a RangeError unless `ptr` is a live block of at least 24 bytes. */
   record(ptr) {
     if (ptr >>> 0 !== ptr || ptr === 0) throw badPtr(ptr);
+    const size = this.blockSize(ptr);
+    if (size === null || size < 24) {
+      throw new RangeError(`linalloc: ${ptr} is not a record: ${size === null ? 'not the start of a live block (freed, or not from this heap)' : `a live block of only ${size} bytes`}; records come from heap.createRecord() or the createRecord export.`);
+    }
     return new Record(this, ptr);
   }
 

@@ -2,14 +2,59 @@
 // the memory import's limits, data segments and the dylink.0 section.
 // Dependency-free; used by the loader and by the build checks.
 
+/**
+ * Every export of the drop-in ABI with its signature (`params->results`,
+ * wasm value types). The loader checks a module against this table before
+ * using it; tests hold it against the built modules and src/exports.rs.
+ */
+export const ABI = Object.freeze({
+  malloc: 'i32->i32',
+  free: 'i32->',
+  calloc: 'i32,i32->i32',
+  realloc: 'i32,i32->i32',
+  aligned_alloc: 'i32,i32->i32',
+  alloc: 'i32,i32->i32',
+  dealloc: 'i32,i32,i32->',
+  createRecord: 'i32,f64,f64->i32',
+  deleteRecord: 'i32->',
+  stats_live_allocations: '->i32',
+  stats_total_allocations: '->i32',
+  stats_failed_allocations: '->i32',
+  stats_in_use_bytes: '->i32',
+  stats_peak_in_use_bytes: '->i32',
+  stats_heap_bytes: '->i32',
+  stats_invalid_frees: '->i32',
+  try_free: 'i32->i32',
+  heap_reserve: 'i32->i32',
+  heap_status: '->i32',
+  heap_block_size: 'i32->i32',
+});
+
 /** Exports every linalloc module provides (the drop-in ABI). */
-export const ABI_EXPORTS = Object.freeze([
-  'malloc', 'free', 'calloc', 'realloc', 'aligned_alloc', 'alloc', 'dealloc',
-  'createRecord', 'deleteRecord',
-  'stats_live_allocations', 'stats_total_allocations', 'stats_failed_allocations',
-  'stats_in_use_bytes', 'stats_peak_in_use_bytes', 'stats_heap_bytes',
-  'stats_invalid_frees', 'try_free',
-]);
+export const ABI_EXPORTS = Object.freeze(Object.keys(ABI));
+
+/**
+ * The owner tag every linalloc build keeps at a fixed address of its memory
+ * (src/owner.rs): `[MAGIC, build id, heap state offset, reserved end]`, u32 each.
+ */
+export const OWNER_TAG = Object.freeze({ address: 512, magic: 0x4c414e4c });
+
+/** Every build's heap starts at or above this address; data segments stay below (src/owner.rs HEAP_FLOOR). */
+export const HEAP_FLOOR = 16384 + 1024;
+
+/** Names of the build ids in the owner tag (low byte: backend; 0x100: checked). */
+export function buildName(id) {
+  const backend = { 1: 'talc', 2: 'dlmalloc', 3: 'wee_alloc', 4: 'lol_alloc', 5: 'none' }[id & 0xff] ?? `unknown backend ${id & 0xff}`;
+  return backend + (id & 0x100 ? ' (checked)' : '') + (id & 0x200 ? ' (no quick lists)' : '');
+}
+
+/** The owner tag in `buffer` (an ArrayBuffer of wasm memory), or null when there is none. */
+export function readOwnerTag(buffer) {
+  if (buffer.byteLength < OWNER_TAG.address + 16) return null;
+  const [magic, build, state, reserve] = new Uint32Array(buffer, OWNER_TAG.address, 4);
+  if (magic !== OWNER_TAG.magic || build === 0) return null;
+  return { build, name: buildName(build), heapStart: state || null, reserve };
+}
 
 /** Extra exports of the checked build (dist/linalloc-checked.wasm). */
 export const CHECKED_EXPORTS = Object.freeze(['heap_check', 'checked_error_code', 'checked_error_ptr', 'checked_error_size', 'checked_error_clear']);
@@ -118,7 +163,7 @@ function readMemInfo(r) {
  *    data: [{ offset, global, size }], memory: limits|null, dylink: memInfo|null }`.
  */
 export function moduleLayout(bytes) {
-  const out = { importedGlobals: 0, globals: [], exports: new Map(), data: [], memory: null, dylink: null };
+  const out = { importedGlobals: 0, importedFunctions: 0, types: [], functions: [], globals: [], exports: new Map(), data: [], memory: null, dylink: null };
   for (const s of sections(bytes)) {
     const r = new Reader(bytes, s.start, s.end);
     if (s.id === 0) {
@@ -134,12 +179,21 @@ export function moduleLayout(bytes) {
       } else if (name === 'dylink') {
         out.dylink = readMemInfo(r);
       }
+    } else if (s.id === 1) {
+      for (let n = r.u32(); n > 0; n--) {
+        if (r.byte() !== 0x60) throw new RangeError('unsupported type form');
+        const vals = () => Array.from({ length: r.u32() }, () => VALTYPES[r.byte()] ?? 'other').join(',');
+        const params = vals();
+        out.types.push(`${params}->${vals()}`);
+      }
+    } else if (s.id === 3) {
+      for (let n = r.u32(); n > 0; n--) out.functions.push(r.u32());
     } else if (s.id === 2) {
       for (let n = r.u32(); n > 0; n--) {
         const module = r.name();
         const name = r.name();
         const kind = r.byte();
-        if (kind === 0) r.u32();
+        if (kind === 0) { r.u32(); out.importedFunctions++; }
         else if (kind === 1) { r.byte(); r.limits(); }
         else if (kind === 2) out.memory = { module, name, ...r.limits() };
         else if (kind === 3) { r.byte(); r.byte(); out.importedGlobals++; }
@@ -171,6 +225,15 @@ export function moduleLayout(bytes) {
     }
   }
   return out;
+}
+
+const VALTYPES = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+
+/** Signature `params->results` of an exported function defined in the module, or null. */
+export function exportSignature(layout, name) {
+  const e = layout.exports.get(name);
+  if (!e || e.kind !== 0 || e.index < layout.importedFunctions) return null;
+  return layout.types[layout.functions[e.index - layout.importedFunctions]] ?? null;
 }
 
 /** wasm-ld's default stack size. */

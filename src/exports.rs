@@ -28,7 +28,8 @@ fn heap() -> Option<&'static mut Heap<Selected>> {
 }
 
 /// The heap, started on first use: it takes the caller's pages from
-/// `__heap_base` (or the reservation) to the end of the memory. `None` when
+/// `__heap_base` (at least `HEAP_FLOOR`; or the reservation) to the end of
+/// the memory. `None` when
 /// another build owns the memory, or not even the state fits.
 #[inline(always)]
 fn heap_or_start() -> Option<&'static mut Heap<Selected>> {
@@ -42,7 +43,7 @@ fn heap_or_start() -> Option<&'static mut Heap<Selected>> {
 #[inline(never)]
 fn start() -> Option<&'static mut Heap<Selected>> {
     // Taking the address of a linker symbol reads nothing.
-    let heap_base = core::ptr::addr_of!(__heap_base) as usize;
+    let heap_base = (core::ptr::addr_of!(__heap_base) as usize).max(owner::HEAP_FLOOR);
     // SAFETY: memory 0 is this module's; above __heap_base (and the
     // reservation) it belongs to the heap; every instance of BUILD_ID keeps
     // a Heap<Selected> at the tag's state address.

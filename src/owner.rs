@@ -20,6 +20,10 @@ use crate::grow::{pages_for, LinearMemory, PAGE};
 /// Address of the tag: the bottom of the 16 KiB stack every build links
 /// first (`--stack-first`), far below where the stack is ever used.
 pub const TAG_ADDR: usize = 512;
+/// Lowest heap start in every build: every build's data segments lie below
+/// it (asserted by `scripts/check-wasm.mjs`), so instantiating any build on
+/// a memory never writes over a running heap's state or blocks.
+pub const HEAP_FLOOR: usize = 16384 + 1024;
 /// First word of a tag.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"LNAL");
 /// Alignment of the heap start and of the state.

@@ -168,15 +168,18 @@ describe('linking errors', () => {
     await assert.rejects(linkModules({ app: bad }), (e) => e instanceof LoadError && e.code === 'INVALID_WASM');
   });
 
-  test('fixed-layout after the heap grew is refused; a side module links at any time', async () => {
+  test('fixed-layout modules link into a loaded heap before its first allocation, are refused after; a side module links at any time', async () => {
+    const early = await load(DIST + 'linalloc.wasm');
+    const before = await linkModules({ strtab: STRTAB }, { heap: early });
+    before.instances.strtab.exports.st_free(exerciseStrtab(early, before.instances.strtab.exports));
+    assert.ok(early.heapStart >= early.regions.find((r) => r.module === 'strtab').end, 'the heap starts above strtab');
     const heap = await load(DIST + 'linalloc.wasm');
     const big = heap.malloc(50 * PAGE_SIZE);
     assert.ok(big);
-    // the Rust client's data lies at 256 KiB, in pages the heap grew into
-    await assert.rejects(linkModules({ rust: RUST }, { heap }), (e) => e instanceof LinkError && e.code === 'OVERLAPS_HEAP' && /from page 2 on/.test(e.message) && /side module/.test(e.message));
-    // strtab's lies in page 1, below the heap's first grown page: still fine
-    const fixed = await linkModules({ strtab: STRTAB }, { heap });
-    fixed.instances.strtab.exports.st_free(exerciseStrtab(heap, fixed.instances.strtab.exports));
+    // the heap owns everything from its start: both fixed clients would land inside it
+    for (const client of [{ rust: RUST }, { strtab: STRTAB }]) {
+      await assert.rejects(linkModules(client, { heap }), (e) => e instanceof LinkError && e.code === 'OVERLAPS_HEAP' && /the running heap owns/.test(e.message) && /side module/.test(e.message));
+    }
     const { instances } = await linkModules({ pic: STRTAB_PIC }, { heap });
     const t = exerciseStrtab(heap, instances.pic.exports);
     instances.pic.exports.st_free(t);

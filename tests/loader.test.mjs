@@ -64,7 +64,9 @@ describe('load()', () => {
     assert.equal(heap.memory, memory);
     const made = await load(WASM, { initial: 5, maximum: 9 });
     assert.equal(made.stats().pages, 5);
-    assert.equal(made.malloc(5 * PAGE_SIZE), 0, 'cannot grow past maximum 9');
+    assert.equal(made.malloc(9 * PAGE_SIZE), 0, 'cannot grow past maximum 9');
+    assert.notEqual(made.malloc(4 * PAGE_SIZE), 0, 'the 5 pages it was given are the heap');
+    assert.equal(made.stats().pages, 5);
   });
 
   test('an engine that refuses to reserve 4 GiB: the loader halves the maximum and warns once', async () => {

@@ -321,7 +321,7 @@ fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usi
         unsafe { h.free(*p) };
     }
     let second = fill_up(&mut h);
-    assert_eq!(second.len(), first.len(), "{pages} pages: after freeing everything the same count fits");
+    assert!(second.len() >= first.len(), "{pages} pages: after freeing everything only {} of {} fit again", second.len(), first.len());
     assert_eq!(h.stats().live, second.len());
 }
 
