@@ -240,7 +240,7 @@ const PATTERNS = {
   },
   'random mix to exhaustion': function* (rng) {
     let fails = 0;
-    while (fails < 200) {
+    for (let i = 0; i < 400_000 && fails < 200; i++) {
       if (rng.below(100) < 20) yield { free: true };
       else fails = (yield { size: Math.floor(2 ** (3 + rng.below(2300) / 100)) }) ? 0 : fails + 1;
     }
