@@ -126,8 +126,9 @@ pub unsafe fn start<M: LinearMemory, S>(mem: M, build: u32, heap_base: usize, in
     let first = align_up(start + core::mem::size_of::<S>(), ALIGN);
     let mut end = (base + mem.pages() * PAGE).min(crate::grow::END_LIMIT);
     if first > end {
-        let prev = mem.grow(pages_for(first - end).ok_or(Refused::NoRoom)?).ok_or(Refused::NoRoom)?;
-        end = (base + (prev + pages_for(first - end).unwrap_or(0)) * PAGE).min(crate::grow::END_LIMIT);
+        let n = pages_for(first - end).ok_or(Refused::NoRoom)?;
+        let prev = mem.grow(n).ok_or(Refused::NoRoom)?;
+        end = (base + (prev + n) * PAGE).min(crate::grow::END_LIMIT);
     }
     let state = init(first, end);
     // SAFETY: [start, first) lies in the memory, belongs to no one else
