@@ -109,6 +109,24 @@ for (const [backend, file] of Object.entries(BACKENDS)) {
       assert.equal(h.stats().inUse, 0);
     });
 
+    test('aligned_alloc: sizes around one page, on a fresh heap each time', () => {
+      // wee_alloc once returned 0 for 64 000 bytes aligned to 16..256: the
+      // page it grew had no room for the alignment padding.
+      const rng = new Rng(0xa11c);
+      for (let a = 16; a <= 65536; a *= 4) {
+        for (const size of [60000, 64000, 65000, 65520, 65536, 70000, 131000, 1 + rng.below(200000)]) {
+          const h = instantiate(file);
+          const ps = [0, 1, 2].map(() => h.x.aligned_alloc(a, size) >>> 0);
+          for (const p of ps) {
+            assert.notEqual(p, 0, `aligned_alloc(${a}, ${size})`);
+            assert.equal(p % a, 0, `aligned_alloc(${a}, ${size}) = ${p}`);
+          }
+          for (const p of ps) h.x.free(p);
+          assert.equal(h.stats().live, 0);
+        }
+      }
+    });
+
     test('alloc/dealloc: align 0 means 8, bad align refused, free() also accepts alloc blocks', () => {
       const h = instantiate(file);
       const a = h.x.alloc(24, 0) >>> 0;

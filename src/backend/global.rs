@@ -40,7 +40,24 @@ unsafe impl<A: GlobalAlloc> Backend for GlobalAllocBackend<A> {
     unsafe fn alloc(&mut self, size: usize, align: usize) -> *mut u8 {
         let before = memory_pages();
         // SAFETY: size > 0 (trait contract).
-        let p = unsafe { self.inner.alloc(layout(size, align)) };
+        let mut p = unsafe { self.inner.alloc(layout(size, align)) };
+        if p.is_null() && align > super::MIN_ALIGN {
+            // wee_alloc splits an over-aligned block off a free cell only
+            // when a 2 KiB remainder stays behind, and sizes a refill by
+            // `size` alone, so a request just under a page never fits the
+            // page it grows (e.g. 64 000 bytes aligned to 16). Grow a cell
+            // with room for the padding and the remainder, give it back, and
+            // try once more.
+            let room = size.saturating_add(align).saturating_add(4096);
+            // SAFETY: room > 0; MIN_ALIGN is a power of two.
+            let tmp = unsafe { self.inner.alloc(layout(room, super::MIN_ALIGN)) };
+            if !tmp.is_null() {
+                // SAFETY: tmp was just allocated with this layout.
+                unsafe { self.inner.dealloc(tmp, layout(room, super::MIN_ALIGN)) };
+                // SAFETY: as for the first attempt.
+                p = unsafe { self.inner.alloc(layout(size, align)) };
+            }
+        }
         self.grown += memory_pages() - before;
         p
     }
