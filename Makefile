@@ -72,7 +72,7 @@ dist/linalloc-dlmalloc.wasm: FORCE | setup
 dist/linalloc-wee.wasm: FORCE | setup
 	$(call build-wasm,wee_alloc,$@)
 dist/linalloc-checked.wasm: FORCE | setup
-	$(call build-wasm,talc$(comma)checked,$@)
+	$(call build-wasm,checked,$@)
 bench/build/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
 bench/build/linalloc-none.wasm: FORCE | setup

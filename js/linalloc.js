@@ -1110,20 +1110,11 @@ export class Heap {
     const code = x.checked_error_code();
     const ptr = x.checked_error_ptr() >>> 0;
     let size = x.checked_error_size() >>> 0;
+    const at = x.checked_error_at() >>> 0;
     x.checked_error_clear();
     const site = this.#tracked?.get(ptr) ?? this.#freedSites?.get(ptr);
     if (!size && site) size = site.size;
-    const where = site ? `\nallocated at:\n${site.site.stack?.split('\n').slice(1).join('\n')}` : ' (load with { track: true } to see where it was allocated)';
-    const block = `block ${ptr} (0x${ptr.toString(16)}${size ? `, ${size} bytes` : ''})`;
-    const details = { ptr, size, allocationStack: site?.site.stack };
-    switch (code) {
-      case 1: return new DoubleFreeError(`double free of ${block}: it was already freed. Free each block once; set the pointer to 0 after freeing.${where}`, 'DOUBLE_FREE', details);
-      case 2: return new InvalidFreeError(`free of ${ptr} (0x${ptr.toString(16)}), which is not the start of a live block (an interior, misaligned or foreign pointer, or static data). Pass exactly what malloc returned.`, 'INVALID_FREE', details);
-      case 3: return new HeapCorruptionError(`buffer overflow: bytes after the end of ${block} were overwritten. Check the writes into this block against its size.${where}`, 'OVERFLOW', details);
-      case 4: return new HeapCorruptionError(`the header in front of ${block} was overwritten (a write before the block's start, or into freed memory).${where}`, 'HEADER_CORRUPT', details);
-      case 5: return new InvalidFreeError(`dealloc of ${block} with a size or alignment other than the allocation's. Pass the size and align used with alloc.${where}`, 'SIZE_MISMATCH', details);
-      default: return null;
-    }
+    return faultError(code, { ptr, size, at, site });
   }
 
   #forgetTracked(ptr) {
@@ -1162,6 +1153,28 @@ export class Heap {
   /** @internal used by Record */
   _forget(ptr) {
     if (this.#tracked !== null) this.#forgetTracked(ptr);
+  }
+}
+
+
+/**
+ * The LinallocError for checked-build fault `code` (see src/checked/fault.rs)
+ * about block `ptr` of `size` bytes, first damaged byte `at`, allocated at `site`.
+ */
+function faultError(code, { ptr, size, at, site }) {
+  const where = site ? `\nallocated at:\n${site.site.stack?.split('\n').slice(1).join('\n')}` : ' (load with { track: true } to see where it was allocated)';
+  const block = `block ${ptr} (${hex(ptr)}${size ? `, ${size} bytes` : ''})`;
+  const byte = at ? ` (first damaged byte at ${hex(at)})` : '';
+  const details = { ptr, size, at, allocationStack: site?.site.stack };
+  switch (code) {
+    case 1: return new DoubleFreeError(`double free of ${block}: it was freed already and not handed out since. Free each block once; set the pointer to 0 after freeing.${where}`, 'DOUBLE_FREE', details);
+    case 2: return new InvalidFreeError(`free of ${ptr} (${hex(ptr)}), which is not the start of a live block (an interior, misaligned or foreign pointer, static data, or — after a reported overrun — a block whose guard and record were overwritten). Pass exactly what malloc returned.`, 'INVALID_FREE', details);
+    case 3: return new HeapCorruptionError(`buffer overflow: bytes after the end of ${block} were overwritten${byte}. Check the writes into this block against its size. The block is retired (never reused).${where}`, 'OVERFLOW', details);
+    case 4: return new HeapCorruptionError(`buffer underflow: the 16 bytes in front of ${block} were overwritten${byte}: a write before the block's start (a negative index), or an overrun from the block below it. The block is retired (never reused).${where}`, 'UNDERFLOW', details);
+    case 5: return new InvalidFreeError(`dealloc of ${block} with a size or alignment other than the allocation's. Pass the size and align used with alloc.${where}`, 'SIZE_MISMATCH', details);
+    case 6: return new HeapCorruptionError(`write after free: freed memory at ${hex(ptr)} was written${byte} after it was freed: a write through a dangling pointer (or an overrun from the block below it). That memory is retired (never reused).`, 'WRITE_AFTER_FREE', details);
+    case 7: return new HeapCorruptionError(`the checked heap's own metadata at ${hex(ptr)} was overwritten${byte}, probably by an overrun from a block below it: the damaged entries were dropped (the blocks they described can no longer be freed). Run heap.check() after suspicious writes to find the overrun.`, 'METADATA_CORRUPT', details);
+    default: return null;
   }
 }
 

@@ -44,6 +44,7 @@ export const HEAP_FLOOR = 16384 + 1024;
 
 /** Names of the build ids in the owner tag (low byte: backend; 0x100: checked). */
 export function buildName(id) {
+  if (id === 0x106) return 'checked';
   const backend = { 1: 'talc', 2: 'dlmalloc', 3: 'wee_alloc', 4: 'lol_alloc', 5: 'none' }[id & 0xff] ?? `unknown backend ${id & 0xff}`;
   return backend + (id & 0x100 ? ' (checked)' : '') + (id & 0x200 ? ' (no quick lists)' : '');
 }
@@ -57,7 +58,7 @@ export function readOwnerTag(buffer) {
 }
 
 /** Extra exports of the checked build (dist/linalloc-checked.wasm). */
-export const CHECKED_EXPORTS = Object.freeze(['heap_check', 'checked_error_code', 'checked_error_ptr', 'checked_error_size', 'checked_error_clear']);
+export const CHECKED_EXPORTS = Object.freeze(['heap_check', 'checked_error_code', 'checked_error_ptr', 'checked_error_size', 'checked_error_at', 'checked_error_clear']);
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

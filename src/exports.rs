@@ -4,9 +4,9 @@
 //! sees addresses above 2 GiB as negative i32, normalise with `>>> 0`);
 //! 0 means failure.
 
-use crate::backend::{selected, Selected, BUILD_ID};
+use crate::backend::{active, Active, BUILD_ID};
 use crate::grow::WasmMemory;
-use crate::heap::{Heap, Rejected};
+use crate::heap::Rejected;
 use crate::owner;
 use crate::record::Record;
 
@@ -19,12 +19,12 @@ extern "C" {
 /// lives in memory at the address the owner tag holds (`crate::owner`), so
 /// every instance of this build on one memory uses the same heap.
 #[inline(always)]
-fn heap() -> Option<&'static mut Heap<Selected>> {
+fn heap() -> Option<&'static mut Active> {
     let state = owner::state(WasmMemory, BUILD_ID)?;
-    // SAFETY: the tag names this build, so `state` is a Heap<Selected>
+    // SAFETY: the tag names this build, so `state` is a Active
     // written by `start`; wasm32 without threads runs one call at a time and
     // no export re-enters another, so this is the only live reference.
-    Some(unsafe { &mut *(state as *mut Heap<Selected>) })
+    Some(unsafe { &mut *(state as *mut Active) })
 }
 
 /// The heap, started on first use: it takes the caller's pages from
@@ -32,7 +32,7 @@ fn heap() -> Option<&'static mut Heap<Selected>> {
 /// the memory. `None` when
 /// another build owns the memory, or not even the state fits.
 #[inline(always)]
-fn heap_or_start() -> Option<&'static mut Heap<Selected>> {
+fn heap_or_start() -> Option<&'static mut Active> {
     match heap() {
         Some(h) => Some(h),
         None => start(),
@@ -41,15 +41,15 @@ fn heap_or_start() -> Option<&'static mut Heap<Selected>> {
 
 #[cold]
 #[inline(never)]
-fn start() -> Option<&'static mut Heap<Selected>> {
+fn start() -> Option<&'static mut Active> {
     // Taking the address of a linker symbol reads nothing.
     let heap_base = (core::ptr::addr_of!(__heap_base) as usize).max(owner::HEAP_FLOOR);
     // SAFETY: memory 0 is this module's; above __heap_base (and the
     // reservation) it belongs to the heap; every instance of BUILD_ID keeps
-    // a Heap<Selected> at the tag's state address.
-    let state = unsafe { owner::start(WasmMemory, BUILD_ID, heap_base, |first, end| Heap::new(selected(first, end))) }.ok()?;
+    // a Active at the tag's state address.
+    let state = unsafe { owner::start(WasmMemory, BUILD_ID, heap_base, active) }.ok()?;
     // SAFETY: as in `heap`.
-    Some(unsafe { &mut *(state as *mut Heap<Selected>) })
+    Some(unsafe { &mut *(state as *mut Active) })
 }
 
 /// Counters of this build's heap on this memory (zero before it starts).
@@ -243,19 +243,34 @@ pub extern "C" fn heap_check() -> u32 {
     heap().map_or(0, |h| h.check())
 }
 
-/// Checked build: code of the last detected fault (0 none, 1 double free,
-/// 2 invalid free, 3 overflow, 4 header corrupt, 5 dealloc size mismatch).
+/// Checked build: code of the last detected fault (0 none; see
+/// `checked::Fault`: 1 double free, 2 invalid free, 3 overflow, 4 underflow,
+/// 5 dealloc size/align mismatch, 6 write after free, 7 checker metadata damaged).
 #[cfg(feature = "checked")]
 #[no_mangle]
 pub extern "C" fn checked_error_code() -> u32 {
-    crate::checked::last_fault().0
+    crate::checked::last_fault()[0]
 }
 
-/// Checked build: pointer involved in the last fault.
+/// Checked build: the block (user pointer) or area of the last fault.
 #[cfg(feature = "checked")]
 #[no_mangle]
 pub extern "C" fn checked_error_ptr() -> u32 {
-    crate::checked::last_fault().1
+    crate::checked::last_fault()[1]
+}
+
+/// Checked build: requested size of the block of the last fault (0 if unknown).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_size() -> u32 {
+    crate::checked::last_fault()[2]
+}
+
+/// Checked build: address of the first damaged byte of the last fault (0 if none).
+#[cfg(feature = "checked")]
+#[no_mangle]
+pub extern "C" fn checked_error_at() -> u32 {
+    crate::checked::last_fault()[3]
 }
 
 /// Checked build: forgets the last fault (after the loader has reported it).
@@ -263,13 +278,6 @@ pub extern "C" fn checked_error_ptr() -> u32 {
 #[no_mangle]
 pub extern "C" fn checked_error_clear() {
     crate::checked::clear_fault()
-}
-
-/// Checked build: requested size of the block involved in the last fault (0 if unknown).
-#[cfg(feature = "checked")]
-#[no_mangle]
-pub extern "C" fn checked_error_size() -> u32 {
-    crate::checked::last_fault().2
 }
 
 /// Rust code inside this module (and crates it links, such as talc's

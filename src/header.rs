@@ -13,23 +13,9 @@
 //! hash of the block's address and size (see [`read`]); freeing overwrites it
 //! with [`FREED`], so a double free or a stray pointer is refused instead of
 //! corrupting the heap (glibc's tcache keys freed blocks in the same spirit).
-//!
-//! The `checked` build uses 16 bytes, `[magic][state][size][hdr]`, and an
-//! 8-byte canary after the user bytes (see `crate::checked`).
 
 /// Bytes of header for blocks with the default alignment.
-#[cfg(not(feature = "checked"))]
 pub const HEADER: usize = 8;
-/// Bytes of header for blocks with the default alignment.
-#[cfg(feature = "checked")]
-pub const HEADER: usize = 16;
-
-/// Bytes after the user bytes: the checked build's canary.
-#[cfg(not(feature = "checked"))]
-pub const TRAILER: usize = 0;
-/// Bytes after the user bytes: the checked build's canary.
-#[cfg(feature = "checked")]
-pub const TRAILER: usize = 8;
 
 /// Largest alignment `aligned_alloc`/`alloc` accept: one wasm page.
 pub const MAX_ALIGN: usize = 65536;
@@ -55,7 +41,7 @@ pub fn block_size(size: usize, hdr: usize) -> Option<usize> {
     if size > MAX_SIZE {
         return None;
     }
-    Some(size + hdr + TRAILER)
+    Some(size + hdr)
 }
 
 /// `n * size` for `calloc`, `None` on overflow.
@@ -155,8 +141,8 @@ mod tests {
     fn sizes_near_4gib_are_refused_not_wrapped() {
         assert_eq!(block_size(0xFFFF_FFF0, 8), None);
         assert_eq!(block_size(MAX_SIZE + 1, 8), None);
-        assert_eq!(block_size(MAX_SIZE, 65536), Some(MAX_SIZE + 65536 + TRAILER));
-        assert!(MAX_SIZE + MAX_ALIGN + TRAILER <= i32::MAX as usize);
+        assert_eq!(block_size(MAX_SIZE, 65536), Some(MAX_SIZE + 65536));
+        assert!(MAX_SIZE + MAX_ALIGN <= i32::MAX as usize);
         assert_eq!(array_size(usize::MAX, 2), None);
         assert_eq!(array_size(3, 5), Some(15));
     }

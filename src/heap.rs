@@ -1,10 +1,10 @@
-//! The one place every allocation goes through: argument checks, the size
-//! header, exact stats, and the cheap bad-pointer checks of the release
-//! build, over whichever backend is compiled in. With the `checked` feature
-//! it also keeps the misuse detector of `crate::checked` up to date.
+//! The one place every allocation of the release builds goes through:
+//! argument checks, the size header, exact stats, and the cheap bad-pointer
+//! checks, over whichever backend is compiled in. (The checked build is its
+//! own heap: `crate::checked`.)
 
 use crate::backend::{Backend, MIN_ALIGN};
-use crate::header::{self, HEADER, TRAILER};
+use crate::header::{self, HEADER};
 use crate::stats::Stats;
 use core::ptr::null_mut;
 
@@ -17,9 +17,7 @@ pub struct Heap<B: Backend> {
     /// an end, so a block that ends exactly at 4 GiB needs no wrap.)
     lo: usize,
     last: usize,
-    #[cfg(feature = "checked")]
-    checker: crate::checked::Checker,
-    /// Unused (empty) when `is_small` is always false (checked build).
+    /// Unused (empty) when `is_small` is always false (no_quick_lists).
     quick: crate::quick::QuickLists,
 }
 
@@ -27,7 +25,7 @@ pub struct Heap<B: Backend> {
 /// (served by the quick lists; its backend size is its class's).
 #[inline]
 fn is_small(size: usize, hdr: usize) -> bool {
-    !cfg!(any(feature = "checked", feature = "no_quick_lists")) && hdr == HEADER && size <= crate::quick::SMALL_MAX
+    !cfg!(feature = "no_quick_lists") && hdr == HEADER && size <= crate::quick::SMALL_MAX
 }
 
 /// Backend bytes of a block: a small block's class size, else exactly what
@@ -37,7 +35,7 @@ fn backend_bytes(size: usize, hdr: usize) -> usize {
     if is_small(size, hdr) {
         crate::quick::class_bytes(crate::quick::class(size))
     } else {
-        size + hdr + TRAILER
+        size + hdr
     }
 }
 
@@ -63,8 +61,6 @@ impl<B: Backend> Heap<B> {
             stats: Stats::new(),
             lo: usize::MAX,
             last: 0,
-            #[cfg(feature = "checked")]
-            checker: crate::checked::Checker::new(),
             quick: crate::quick::QuickLists::new(),
         }
     }
@@ -112,10 +108,6 @@ impl<B: Backend> Heap<B> {
         if header::block_size(size, hdr).is_none() {
             return self.fail();
         }
-        #[cfg(feature = "checked")]
-        if !self.checker.reserve(&mut self.backend) {
-            return self.fail();
-        }
         let block = backend_bytes(size, hdr);
         let cached = if is_small(size, hdr) { self.quick.pop(crate::quick::class(size)) } else { null_mut() };
         let base = if !cached.is_null() {
@@ -129,13 +121,11 @@ impl<B: Backend> Heap<B> {
             self.note_block(base as usize, block);
             base
         };
-        // SAFETY: the block holds hdr + size (+ TRAILER) bytes; the header
+        // SAFETY: the block holds hdr + size bytes; the header
         // sits in the hdr bytes before the user pointer.
         let user = unsafe { base.add(hdr) };
         // SAFETY: as above.
         unsafe { header::write(user, size, hdr) };
-        #[cfg(feature = "checked")]
-        self.checker.on_alloc(user, size);
         self.stats.on_alloc(size);
         user
     }
@@ -153,12 +143,9 @@ impl<B: Backend> Heap<B> {
         }
     }
 
-    /// A pointer `validate` refused: counted and ignored, or (checked build) a fault.
+    /// A pointer `validate` refused: counted and ignored.
     #[cold]
-    fn refuse(&mut self, _ptr: *const u8) {
-        #[cfg(feature = "checked")]
-        self.checker.reject(_ptr);
-        #[cfg(not(feature = "checked"))]
+    fn refuse(&mut self) {
         self.stats.on_invalid_free();
     }
 
@@ -197,8 +184,7 @@ impl<B: Backend> Heap<B> {
 
     /// Frees a block; null is a no-op. A pointer that cannot be a live block
     /// of this heap (including one freed already) is left alone and counted
-    /// (`stats().invalid_frees`); the checked build stops with a fault
-    /// instead. Returns false when refused.
+    /// (`stats().invalid_frees`). Returns false when refused.
     ///
     /// # Safety
     /// `ptr` is null or a pointer returned by this heap (a stale or stray
@@ -224,12 +210,10 @@ impl<B: Backend> Heap<B> {
         let (size, hdr) = match self.validate(ptr) {
             Ok(v) => v,
             Err(why) => {
-                self.refuse(ptr);
+                self.refuse();
                 return Err(why);
             }
         };
-        #[cfg(feature = "checked")]
-        self.checker.on_free(&mut self.backend, ptr, size);
         self.stats.on_free(size);
         // SAFETY: ptr is a live block (validated); from here on it is freed.
         unsafe { header::mark_freed(ptr) };
@@ -249,21 +233,12 @@ impl<B: Backend> Heap<B> {
         self.validate(ptr).ok().map(|(size, _)| size)
     }
 
-    /// Frees a block from `alloc(size, align)`; the checked build verifies
-    /// that `size`/`align` match the allocation.
+    /// Frees a block from `alloc(size, align)` (the header knows both; the
+    /// checked build verifies them).
     ///
     /// # Safety
     /// As for [`Heap::free`].
     pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
-        #[cfg(feature = "checked")]
-        if !ptr.is_null() {
-            if let Ok((size, hdr)) = self.validate(ptr) {
-                let align = if _align == 0 { MIN_ALIGN } else { _align };
-                if size != _size || header::header_len(align) != Some(hdr) {
-                    self.checker.size_mismatch(ptr, size);
-                }
-            }
-        }
         // SAFETY: forwarded caller contract.
         unsafe { self.free(ptr) }
     }
@@ -286,12 +261,10 @@ impl<B: Backend> Heap<B> {
         let (old, hdr) = match self.validate(ptr) {
             Ok(v) => v,
             Err(_) => {
-                self.refuse(ptr);
+                self.refuse();
                 return null_mut();
             }
         };
-        #[cfg(feature = "checked")]
-        self.checker.check_live(ptr, old);
         let Some(block) = header::block_size(size, hdr) else {
             return self.fail();
         };
@@ -302,7 +275,7 @@ impl<B: Backend> Heap<B> {
             self.stats.on_resize(old, size);
             return ptr;
         }
-        if hdr == HEADER && !cfg!(feature = "checked") && !is_small(old, hdr) && !is_small(size, hdr) {
+        if hdr == HEADER && !is_small(old, hdr) && !is_small(size, hdr) {
             // SAFETY: the block was allocated with (old + HEADER, MIN_ALIGN).
             let base = unsafe { self.backend.realloc(ptr.sub(HEADER), old + HEADER, block) };
             if base.is_null() {
@@ -316,9 +289,8 @@ impl<B: Backend> Heap<B> {
             self.stats.on_resize(old, size);
             return user;
         }
-        // Small blocks changing class, over-aligned blocks (which keep their
-        // alignment) and the checked build (so a stale pointer to the old
-        // block is caught) move: allocate, copy, free.
+        // Small blocks changing class and over-aligned blocks (which keep
+        // their alignment) move: allocate, copy, free.
         let new = self.alloc_with_header(size, hdr);
         if !new.is_null() {
             // SAFETY: both blocks are live and distinct; the copy fits both.
@@ -329,13 +301,6 @@ impl<B: Backend> Heap<B> {
             // alloc_with_header counted this realloc once in `total`, as documented.
         }
         new
-    }
-
-    /// Verifies every live block's header and canary (checked build).
-    /// 0 = healthy, else a `checked::Fault` code.
-    #[cfg(feature = "checked")]
-    pub fn check(&mut self) -> u32 {
-        self.checker.check_all()
     }
 }
 

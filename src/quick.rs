@@ -7,7 +7,7 @@
 //! Small means `size <= SMALL_MAX` with the default 8-byte header. Such
 //! blocks always have `class_bytes(class(size))` bytes in the backend, so a
 //! cached block fits any size of its class, and `free` can give the backend
-//! the exact size it allocated. The checked build keeps no quick lists.
+//! the exact size it allocated.
 
 /// Largest user size served from the quick lists.
 pub const SMALL_MAX: usize = 128;

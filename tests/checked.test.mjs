@@ -30,7 +30,7 @@ describe('checked build', () => {
     assert.ok(heap.u8.subarray(p, p + 40).every((b) => b === 0xaa));
     heap.u8.fill(1, p, p + 40);
     heap.free(p);
-    assert.ok(heap.u8.subarray(p + 16, p + 40).every((b) => b === 0xdd), 'freed bytes poisoned');
+    assert.ok(heap.u8.subarray(p - 16, p + 40).every((b) => b === 0xdd), 'freed bytes poisoned, guard included');
     heap.check();
   });
 
@@ -76,11 +76,11 @@ describe('checked build', () => {
     assert.throws(() => heap.check(), (e) => e instanceof HeapCorruptionError && e.code === 'OVERFLOW' && e.ptr === p && e.size === 24 && /buffer overflow/.test(e.message));
     assert.throws(() => heap.free(p), (e) => e instanceof HeapCorruptionError && e.code === 'OVERFLOW');
     const q = heap.malloc(24);
-    heap.u8[q - 13] ^= 0xff; // the header's state word
-    assert.throws(() => heap.free(q), (e) => e instanceof HeapCorruptionError && e.code === 'HEADER_CORRUPT');
+    heap.u8[q - 13] ^= 0xff; // inside the guard in front of the block
+    assert.throws(() => heap.free(q), (e) => e instanceof HeapCorruptionError && e.code === 'UNDERFLOW' && e.ptr === q && e.at === q - 13 && /underflow/.test(e.message));
     still(heap);
     count('buffer overflow (heap.check, free)', 2);
-    count('damaged header', 1);
+    count('underflow into the guard', 1);
   });
 
   test('dealloc with a size or alignment other than the allocation -> InvalidFreeError SIZE_MISMATCH', async () => {

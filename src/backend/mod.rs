@@ -67,12 +67,34 @@ pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(
     new
 }
 
-// Exactly one backend per wasm build. `lol_alloc` and `none` are bench-only.
+// Exactly one backend per wasm build (or `checked`, which is its own heap).
+// `lol_alloc` and `none` are bench-only.
 #[cfg(all(
     target_arch = "wasm32",
-    not(any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none"))
+    not(any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none", feature = "checked"))
 ))]
-compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc, talc (or, for benchmarks, lol_alloc, none)");
+compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc, talc, checked (or, for benchmarks, lol_alloc, none)");
+
+#[cfg(all(target_arch = "wasm32", feature = "checked", any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")))]
+compile_error!("linalloc: the checked build has its own heap; build it with --no-default-features --features checked");
+
+/// The heap type of this wasm build: the release [`crate::heap::Heap`] over
+/// the selected backend, or the checked build's own heap.
+#[cfg(all(target_arch = "wasm32", not(feature = "checked")))]
+pub type Active = crate::heap::Heap<Selected>;
+/// The heap type of this wasm build: the release [`crate::heap::Heap`] over
+/// the selected backend, or the checked build's own heap.
+#[cfg(all(target_arch = "wasm32", feature = "checked"))]
+pub type Active = crate::checked::CheckedHeap<crate::grow::Pages<crate::grow::WasmMemory>>;
+
+/// This build's heap over the region `[start, end)` of memory 0.
+#[cfg(target_arch = "wasm32")]
+pub fn active(start: usize, end: usize) -> Active {
+    #[cfg(feature = "checked")]
+    return crate::checked::CheckedHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
+    #[cfg(not(feature = "checked"))]
+    return crate::heap::Heap::new(selected(start, end));
+}
 
 #[cfg(all(
     target_arch = "wasm32",
@@ -103,7 +125,7 @@ pub type Selected = global::NoBackend;
 
 /// The selected backend over the heap's region `[start, end)` of memory 0
 /// (backends that grow memory themselves ignore it).
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "checked")))]
 #[allow(unused_variables)]
 pub fn selected(start: usize, end: usize) -> Selected {
     #[cfg(any(feature = "dlmalloc", feature = "talc"))]
@@ -124,7 +146,9 @@ pub fn selected(start: usize, end: usize) -> Selected {
 /// backend in the low byte, the checked and bench-only variants above it.
 /// Instances of the same build share a heap; other builds refuse it.
 pub const BUILD_ID: u32 = {
-    let backend = if cfg!(feature = "talc") {
+    let backend = if cfg!(feature = "checked") {
+        6
+    } else if cfg!(feature = "talc") {
         1
     } else if cfg!(feature = "dlmalloc") {
         2

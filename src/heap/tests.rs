@@ -229,17 +229,14 @@ macro_rules! backend_tests {
                     super::random_trace(h, lo, hi, seed, 20_000)
                 }
             }
-            #[cfg(not(feature = "checked"))]
             #[test]
             fn quick_lists() {
                 super::quick_lists(heap(256).0)
             }
-            #[cfg(not(feature = "checked"))]
             #[test]
             fn invalid_frees() {
                 super::invalid_frees(heap(64).0)
             }
-            #[cfg(not(feature = "checked"))]
             #[test]
             fn double_frees_are_refused() {
                 super::double_frees_are_refused(heap(64).0)
@@ -278,7 +275,6 @@ backend_tests!(talc, crate::backend::talc::TalcBackend::new);
 
 /// Stray pointers that cheap checks can see are refused and counted; the
 /// heap stays intact. (The checked build faults on them instead.)
-#[cfg(not(feature = "checked"))]
 fn invalid_frees<B: Backend>(mut h: Heap<B>) {
     let a = h.malloc(100);
     fill(a, 100, 7);
@@ -295,7 +291,7 @@ fn invalid_frees<B: Backend>(mut h: Heap<B>) {
     assert_eq!(h.stats().live, 0);
 }
 
-/// A memory that cannot grow: 1 KiB blocks fill >= 90 % (checked: 75 %) of the bytes from
+/// A memory that cannot grow: 1 KiB blocks fill >= 90 % of the bytes from
 /// the heap start to its end, and after freeing everything the same number
 /// fits again.
 fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usize) {
@@ -313,8 +309,7 @@ fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usi
     };
     let first = fill_up(&mut h);
     let share = first.len() * 1024 * 100 / (end - start);
-    // the checked build spends 24 more bytes per block and keeps a live-block table
-    let need = if cfg!(feature = "checked") { 75 } else { 90 };
+    let need = 90;
     assert!(share >= need, "{pages} pages: {} blocks use only {share} % of the memory", first.len());
     for (i, p) in first.iter().enumerate() {
         check(*p, 1024, i as u8);
@@ -327,7 +322,6 @@ fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usi
 
 /// A block freed twice (small, large, over-aligned) is refused and counted,
 /// the counters stay exact, and no block is handed out twice afterwards.
-#[cfg(not(feature = "checked"))]
 fn double_frees_are_refused<B: Backend>(mut h: Heap<B>) {
     use crate::heap::Rejected;
     let keep = h.malloc(64);
@@ -359,7 +353,6 @@ fn double_frees_are_refused<B: Backend>(mut h: Heap<B>) {
 
 /// Quick lists: a freed small block is reused by the next request of its
 /// class, realloc within a class stays in place, and each list is bounded.
-#[cfg(not(feature = "checked"))]
 fn quick_lists<B: Backend>(mut h: Heap<B>) {
     use crate::quick::{class_bytes, class, LIST_BYTES, SMALL_MAX};
     let a = h.malloc(20);
@@ -384,74 +377,4 @@ fn quick_lists<B: Backend>(mut h: Heap<B>) {
     let again: Vec<_> = (0..n).map(|_| h.malloc(SMALL_MAX)).collect();
     assert!(again.iter().all(|p| !p.is_null()));
     assert_eq!(h.heap_bytes(), grown, "blocks beyond the list bound went back to the backend and were reused");
-}
-
-#[cfg(feature = "checked")]
-mod checked {
-    use super::*;
-    use crate::checked::{last_fault, Fault};
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::Mutex;
-
-    /// The last fault lives in one static: checked tests take turns.
-    static SERIAL: Mutex<()> = Mutex::new(());
-
-    fn heap() -> Heap<impl Backend> {
-        Heap::new(crate::backend::talc::TalcBackend::new(fake_memory(64).0))
-    }
-
-    fn faults(f: impl FnOnce()) -> Fault {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        assert!(r.is_err(), "no fault detected");
-        match last_fault().0 {
-            1 => Fault::DoubleFree,
-            2 => Fault::InvalidFree,
-            3 => Fault::Overflow,
-            4 => Fault::HeaderCorrupt,
-            5 => Fault::SizeMismatch,
-            c => panic!("unknown fault {c}"),
-        }
-    }
-
-    #[test]
-    fn every_misuse_is_caught() {
-        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let mut h = heap();
-        let a = h.malloc(40);
-        assert!(unsafe { std::slice::from_raw_parts(a, 40) }.iter().all(|&b| b == crate::checked::FRESH_FILL));
-        unsafe { h.free(a) };
-        assert_eq!(faults(|| unsafe { h.free(a); }), Fault::DoubleFree);
-        let b = h.malloc(40);
-        assert_eq!(faults(|| unsafe { h.free(b.add(8)); }), Fault::InvalidFree);
-        assert_eq!(faults(|| unsafe { h.free(b.add(1)); }), Fault::InvalidFree);
-        let mut local = [0u64; 4];
-        assert_eq!(faults(|| unsafe { h.free(local.as_mut_ptr() as *mut u8); }), Fault::InvalidFree);
-        unsafe { b.add(40).write(0) }; // one byte past the end
-        assert_eq!(h.check(), Fault::Overflow as u32);
-        assert_eq!(faults(|| unsafe { h.free(b); }), Fault::Overflow);
-        let c = h.aligned_alloc(64, 10);
-        assert_eq!(faults(|| unsafe { h.dealloc(c, 11, 64); }), Fault::SizeMismatch);
-        assert_eq!(faults(|| unsafe { h.dealloc(c, 10, 8); }), Fault::SizeMismatch);
-        assert!(unsafe { h.dealloc(c, 10, 64) });
-        let d = h.malloc(16);
-        unsafe { (d.sub(16) as *mut u32).write(0) }; // header magic
-        assert_eq!(faults(|| unsafe { h.free(d); }), Fault::HeaderCorrupt);
-    }
-
-    #[test]
-    fn freed_blocks_are_poisoned_and_realloc_moves() {
-        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let mut h = heap();
-        let a = h.malloc(32);
-        fill(a, 32, 1);
-        let b = unsafe { h.realloc(a, 64) };
-        assert_ne!(a, b, "the checked build always moves on realloc");
-        check(b, 32, 1);
-        // freed bytes are poisoned, except where the backend keeps its own
-        // free-list metadata inside the freed chunk
-        let poisoned = unsafe { std::slice::from_raw_parts(a, 32) }.iter().filter(|&&x| x == crate::checked::FREED_FILL).count();
-        assert!(poisoned >= 16, "only {poisoned} of 32 freed bytes poisoned");
-        assert_eq!(faults(|| unsafe { h.free(a); }), Fault::DoubleFree);
-        assert_eq!(h.check(), 0);
-    }
 }
