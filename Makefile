@@ -16,10 +16,17 @@ CARGO_HOME ?= $(HOME)/.cargo
 REMAP     = --config 'target.$(TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)/registry/src=/crates"]'
 TARGET   := wasm32-unknown-unknown
 RELEASE  := target/$(TARGET)/release/linalloc.wasm
-DIST     := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
-BENCH_ONLY := bench/build/linalloc-lol.wasm bench/build/linalloc-none.wasm bench/build/linalloc-dlmalloc-plain.wasm
+# Every build goes under $(OUT); `make dist` copies the drop-in files and the
+# example modules into the tracked tree, and `make test` fails when those
+# differ from a fresh build. A test run never writes a tracked file.
+OUT      ?= build
+DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
+EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm
+RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
+DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
+BENCH_ONLY := $(OUT)/bench/linalloc-lol.wasm $(OUT)/bench/linalloc-none.wasm $(OUT)/bench/linalloc-dlmalloc-plain.wasm
 
-.PHONY: FORCE fuzz bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build test test-rust test-node test-browser demo serve size clean
+.PHONY: FORCE fuzz bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
 
 all: build
 
@@ -47,6 +54,10 @@ setup-node:
 setup-browser:
 	@scripts/setup-browser.sh
 
+# The demo needs only Node itself.
+setup-node-min:
+	@command -v $(NODE) >/dev/null || { echo "make demo needs Node.js 20 or later (https://nodejs.org)" >&2; exit 1; }
+
 build: $(DIST)
 
 # One backend per build: cargo feature -> wasm-opt -> check (valid module,
@@ -61,79 +72,114 @@ define build-wasm
 	@$(NODE) scripts/check-wasm.mjs $(2).tmp && mv $(2).tmp $(2)
 endef
 
-# dist/linalloc.wasm is the default backend (talc); linalloc-talc.wasm is the
+# linalloc.wasm is the default backend (talc); linalloc-talc.wasm is the
 # same file under its backend's name.
-dist/linalloc.wasm: FORCE | setup
+$(OUT)/dist/linalloc.wasm: FORCE | setup
 	$(call build-wasm,talc,$@)
-dist/linalloc-talc.wasm: dist/linalloc.wasm
+$(OUT)/dist/linalloc-talc.wasm: $(OUT)/dist/linalloc.wasm
 	cp $< $@
-dist/linalloc-dlmalloc.wasm: FORCE | setup
+$(OUT)/dist/linalloc-dlmalloc.wasm: FORCE | setup
 	$(call build-wasm,dlmalloc,$@)
-dist/linalloc-wee.wasm: FORCE | setup
+$(OUT)/dist/linalloc-wee.wasm: FORCE | setup
 	$(call build-wasm,wee_alloc,$@)
-dist/linalloc-checked.wasm: FORCE | setup
+$(OUT)/dist/linalloc-checked.wasm: FORCE | setup
 	$(call build-wasm,checked,$@)
-bench/build/linalloc-lol.wasm: FORCE | setup
+$(OUT)/bench/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
-bench/build/linalloc-none.wasm: FORCE | setup
+$(OUT)/bench/linalloc-none.wasm: FORCE | setup
 	$(call build-wasm,none,$@)
-bench/build/linalloc-dlmalloc-plain.wasm: FORCE | setup
+$(OUT)/bench/linalloc-dlmalloc-plain.wasm: FORCE | setup
 	$(call build-wasm,dlmalloc$(comma)no_quick_lists,$@)
 
+# The release step: refresh the committed drop-in files and example modules
+# from a fresh build (then commit them). `make test` checks they match.
+dist: build examples
+	@for f in $(RELEASED); do cp $(OUT)/$$f $$f; done
+	@echo "dist: refreshed $(RELEASED)"
+
 # ---- client modules for runtime linking (examples/link, tests/fixtures),
-# rebuilt from source every time (FORCE) like dist/
+# rebuilt from source every time (FORCE), under $(OUT) like the rest
 # Fixed layout: static data at --global-base, inside the memory's first pages.
 CFLAGS_WASM := --target=wasm32 -mbulk-memory -O2 -nostdlib
 # Position independent side module (dylink.0): data placed by the loader.
 CFLAGS_PIC  := --target=wasm32-unknown-emscripten -mbulk-memory -fPIC -O2 -nostdlib
 LINK_FIXED   = $(WASM_LD) --no-entry --import-memory --allow-undefined -z stack-size=16384
 RUST_CLIENT := examples/link/rust-client
-LINKED      := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm \
-               tests/fixtures/ping.wasm tests/fixtures/pong.wasm tests/fixtures/got_data.wasm tests/fixtures/got_user.wasm \
-               bench/driver.wasm
+LINKED      := $(addprefix $(OUT)/,$(EXAMPLE_FILES)) \
+               $(OUT)/tests/fixtures/ping.wasm $(OUT)/tests/fixtures/pong.wasm $(OUT)/tests/fixtures/got_data.wasm $(OUT)/tests/fixtures/got_user.wasm \
+               $(OUT)/bench/driver.wasm
 
 examples: $(LINKED)
 
 setup-clang:
 	@command -v $(CLANG) >/dev/null && command -v $(WASM_LD) >/dev/null || scripts/setup-clang.sh
 
-examples/link/strtab.wasm: examples/link/strtab.c FORCE | setup-clang
+$(OUT)/examples/link/strtab.wasm: examples/link/strtab.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) --global-base=65536 $@.o -o $@ && rm $@.o
 
-examples/link/strtab-pic.wasm: examples/link/strtab.c FORCE | setup-clang
+$(OUT)/examples/link/strtab-pic.wasm: examples/link/strtab.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
 
 # The bench driver: a side module with no static data; -fno-builtin keeps
 # clang from turning its loops into calloc/memset calls a peer may lack.
-bench/driver.wasm: bench/driver.c FORCE | setup-clang
+$(OUT)/bench/driver.wasm: bench/driver.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_PIC) -fno-builtin -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry $@.o -o $@ && rm $@.o
 
-tests/fixtures/ping.wasm: tests/fixtures/ping.c FORCE | setup-clang
+$(OUT)/tests/fixtures/ping.wasm: tests/fixtures/ping.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=393216 $@.o -o $@ && rm $@.o
 
-tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
+$(OUT)/tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
 
 # Side modules that need GOT entries (default visibility, --export-dynamic).
-tests/fixtures/got_%.wasm: tests/fixtures/got_%.c FORCE | setup-clang
+$(OUT)/tests/fixtures/got_%.wasm: tests/fixtures/got_%.c FORCE | setup-clang
+	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_PIC) -c $< -o $@.o && $(WASM_LD) --experimental-pic -shared --no-entry --export-dynamic $@.o -o $@ && rm $@.o
 
 # The Rust client: RUSTFLAGS replaces this repo's .cargo/config.toml flags
 # (no --stack-first: its stack sits above its data, at --global-base).
-examples/link/rust-client.wasm: FORCE | setup
+$(OUT)/examples/link/rust-client.wasm: FORCE | setup
+	@mkdir -p $(dir $@)
 	cd $(RUST_CLIENT) && RUSTFLAGS="-C link-arg=--import-memory -C link-arg=--no-stack-first -C link-arg=--global-base=262144 -C link-arg=-zstack-size=32768" \
 	  $(CARGO) build --quiet --release --target $(TARGET)
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(RUST_CLIENT)/target/$(TARGET)/release/linalloc_rust_client.wasm -o $@
 
-test: setup-test build examples test-rust test-node test-browser
-	@$(NODE) scripts/reliability.mjs
+test: setup-test lint build examples test-rust test-miri test-node test-browser
+
+# Formatting and lints, host and every wasm build, warnings are errors.
+lint: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy --quiet --all-targets --features dlmalloc,talc,checked -- -D warnings
+	@for f in talc dlmalloc wee_alloc checked; do \
+	  $(CARGO) clippy --quiet --release --target $(TARGET) --no-default-features --features $$f -- -D warnings || exit 1; done
+
+# The host tests of the unsafe core under Miri, on a pinned nightly (fewer
+# cases: Miri runs each operation thousands of times slower).
+MIRI_TOOLCHAIN ?= nightly-2026-05-20
+setup-miri:
+	@rustup toolchain list | grep -q '^$(MIRI_TOOLCHAIN)' && rustup +$(MIRI_TOOLCHAIN) component list --installed | grep -q '^miri' || \
+	  rustup toolchain install $(MIRI_TOOLCHAIN) --profile minimal --component miri,rust-src
+
+test-miri: setup-miri
+	$(CARGO) +$(MIRI_TOOLCHAIN) miri test --quiet --features dlmalloc,talc,checked
+
+# Figures the suites recorded (test-output/) merged into docs/RELIABILITY.md.
+report:
+	$(NODE) scripts/reliability.mjs
 
 # make fuzz SECONDS=N: differential fuzzing of every backend and the checked
-# build until time is up; prints operation counts and seeds (replay with --seed).
+# build, then random-overrun fuzzing of the checked build, each until time is
+# up; prints counts and seeds (replay with --seed).
 SECONDS ?= 60
 fuzz: build
 	$(NODE) tests/fuzz.mjs --seconds $(SECONDS)
-	@$(NODE) scripts/reliability.mjs
+	$(NODE) tests/overrun-fuzz.mjs --seconds $(SECONDS)
+	$(NODE) scripts/reliability.mjs
 
 test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc
@@ -145,12 +191,16 @@ test-node: build examples $(BENCH_ONLY)
 test-browser: build examples setup-browser
 	$(NODE) --test tests/browser/
 
-demo: build
+# The demo and the pages run the committed dist/ files: no Rust needed.
+demo: setup-node-min
 	$(NODE) examples/node/records.mjs
 
 PORT ?= 8080
-serve: build
+serve:
 	$(NODE) scripts/serve.mjs $(PORT)
+
+# Rebuild and refresh dist/ first (needs Rust and clang).
+serve-fresh: dist serve
 
 size: build
 	@$(NODE) scripts/size.mjs $(DIST)
@@ -163,4 +213,4 @@ bench: build examples $(BENCH_ONLY)
 
 clean:
 	$(CARGO) clean
-	rm -rf dist/*.tmp test-output
+	rm -rf $(OUT) test-output

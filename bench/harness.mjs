@@ -7,7 +7,7 @@ export const TRACES = ['random', 'small', 'batch', 'grow', 'records'];
 /** Traces that call realloc (skipped for allocators without one). */
 export const NEEDS_REALLOC = new Set(['random', 'grow']);
 
-const DRIVER = new URL('driver.wasm', import.meta.url);
+const DRIVER = new URL('../build/bench/driver.wasm', import.meta.url);
 let driverModule = null;
 let driverLayout = null;
 

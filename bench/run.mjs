@@ -26,14 +26,14 @@ const RUNS = QUICK ? 2 : 5;
 const SEED = 0x2545f491;
 
 const backends = [
-  { name: 'dlmalloc', file: 'dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
-  { name: 'talc', file: 'dist/linalloc.wasm', kind: 'default' },
-  { name: 'wee_alloc', file: 'dist/linalloc-wee.wasm', kind: 'legacy' },
-  { name: 'lol_alloc', file: 'bench/build/linalloc-lol.wasm', kind: 'bench only' },
-  { name: 'dlmalloc-plain', file: 'bench/build/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },
+  { name: 'dlmalloc', file: 'build/dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
+  { name: 'talc', file: 'build/dist/linalloc.wasm', kind: 'default' },
+  { name: 'wee_alloc', file: 'build/dist/linalloc-wee.wasm', kind: 'legacy' },
+  { name: 'lol_alloc', file: 'build/bench/linalloc-lol.wasm', kind: 'bench only' },
+  { name: 'dlmalloc-plain', file: 'build/bench/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },
   ...peers.map((f) => ({ name: basename(f, '.wasm'), file: f, kind: 'peer', external: true })),
 ];
-const noAllocator = { name: 'none', file: 'bench/build/linalloc-none.wasm', kind: 'no allocator (fixed cost)' };
+const noAllocator = { name: 'none', file: 'build/bench/linalloc-none.wasm', kind: 'no allocator (fixed cost)' };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const path = (f) => (f.startsWith('/') ? f : ROOT + f);
@@ -104,7 +104,7 @@ function measureAll(list) {
 // ---- 4. the JS boundary (linalloc's default module through the loader)
 async function boundary() {
   const N = QUICK ? 20_000 : 200_000;
-  const heap = await load(readFileSync(ROOT + 'dist/linalloc.wasm'));
+  const heap = await load(readFileSync(ROOT + 'build/dist/linalloc.wasm'));
   const x = heap.exports;
   // Variants are timed interleaved (A B C A B C ...) so JIT tiering and
   // heap state affect each alike; each figure is the median of RUNS rounds.
@@ -241,7 +241,7 @@ for (const b of results.backends) {
 }
 
 const jb = results.jsBoundary;
-console.log('\nJS boundary (dist/linalloc.wasm, the default: talc)');
+console.log('\nJS boundary (build/dist/linalloc.wasm, the default: talc)');
 console.log(`  malloc+free pair: loader ${jb.nsPerPair.loader.toFixed(1)} ns, raw exports ${jb.nsPerPair.raw.toFixed(1)} ns, two trivial export calls ${jb.nsPerPair.trivialExportPair.toFixed(1)} ns`);
 console.log(`  loader / raw = ${jb.loaderOverRaw.toFixed(2)}x; raw / trivial calls = ${jb.rawOverTrivial.toFixed(2)}x`);
 console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.recordsMs.loader.toFixed(1)} ms, raw exports + typed arrays ${jb.recordsMs.rawExportsAndTypedArrays.toFixed(1)} ms, plain JS objects ${jb.recordsMs.plainJsObjects.toFixed(1)} ms`);

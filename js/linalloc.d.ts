@@ -194,8 +194,12 @@ export class OutOfMemoryError extends LinallocError {
 }
 export class UseAfterFreeError extends LinallocError {}
 interface FaultDetails {
+  /** The block's pointer (or the damaged area's start). */
   ptr: number;
+  /** The block's requested size (0 when unknown). */
   size: number;
+  /** Address of the first damaged byte (0 when none). */
+  at: number;
   /** JS stack of the allocation, when loaded with { track: true }. */
   allocationStack?: string;
 }

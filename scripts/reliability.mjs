@@ -1,33 +1,57 @@
-// Writes the figures the reliability suites recorded (test-output/reliability/)
-// into the README's "Reliability" section. Run by `make test` and `make fuzz`.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+// Merges the figures the suites recorded (test-output/reliability/*.json,
+// written by `make test` and `make fuzz`) into docs/RELIABILITY.md. A figure
+// the last run did not produce keeps its earlier line and date: nothing is
+// dropped. Run by `make report` and `make fuzz`; never by `make test`.
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIR = ROOT + 'test-output/reliability/';
+const DOC = ROOT + 'docs/RELIABILITY.md';
 const read = (n) => (existsSync(`${DIR}${n}.json`) ? JSON.parse(readFileSync(`${DIR}${n}.json`, 'utf8')) : null);
-const fuzz = read('fuzz');
-const long = read('fuzz-long');
-const checked = read('checked');
-const rel = read('reliability');
-if (!fuzz || !checked || !rel) {
-  console.log('reliability: figures missing (run make test); README left as is');
-  process.exit(0);
-}
-const lines = [];
-lines.push(`Figures from the last \`make test\` (${fuzz.date.slice(0, 10)}):`);
-lines.push('');
-lines.push(`- **Differential fuzzing** (seed ${fuzz.seed}): ${Object.entries(fuzz.operationsPerTarget).map(([f, n]) => `${n.toLocaleString('en')} operations on \`${f}\``).join(', ')}; no discrepancy with the shadow model; the same seed gives the same pointers and stats.`);
-if (long) lines.push(`- **Long fuzzing** (\`make fuzz SECONDS=${long.seconds}\`, ${long.date.slice(0, 10)}): ${Object.entries(long.operations).map(([f, n]) => `${n.toLocaleString('en')} on \`${f}\``).join(', ')}.`);
-lines.push(`- **Misuse caught**: ${checked.total} cases provoked for real: ${Object.entries(checked.caught).map(([k, n]) => `${k} ×${n}`).join('; ')}.`);
-lines.push(`- **Out of memory**: ${rel.oom.length} scenarios (every backend and the checked build at maxima of ${[...new Set(rel.oom.map((o) => o.maximum))].join(', ')} pages): \`malloc\` returns 0 and is counted, \`realloc\` failure leaves the block intact, \`calloc(0x10000, 0x10000)\` and \`malloc(0xFFFFFFF8)\` return 0. Freed space fits the same sizes again: ${rel.oom.map((o) => `${o.backend}@${o.maximum}: ${o.refitted}/${o.blocks}`).join(', ')}.`);
-lines.push(`- **The whole 4 GiB**: ${rel.fourGiB.map((f) => `${f.backend}: ${f.blocks} blocks up to 0x${f.topAddress.toString(16)}, a record at 0x${f.recordAt.toString(16)}`).join('; ')}.`);
-lines.push(`- **Hostile input to the loader**: ${rel.hostile.cases} random, truncated and bit-flipped modules: ${Object.entries(rel.hostile.outcomes).map(([k, n]) => `${k} ${n}`).join(', ')}; never an uncaught engine error from \`load()\`. API misuse: ${rel.misuse} kinds of bad arguments, each a TypeError/RangeError with nothing allocated or freed.`);
+const n = (x) => x.toLocaleString('en');
+const counts = (o) => Object.entries(o).map(([k, v]) => `${k} ${n(v)}`).join(', ');
 
-const readme = ROOT + 'README.md';
-let text = readFileSync(readme, 'utf8');
-const re = /(<!-- reliability -->)[\s\S]*?(<!-- \/reliability -->)/;
-if (!re.test(text)) throw new Error('README has no <!-- reliability --> markers');
-text = text.replace(re, (_, a, b) => `${a}\n${lines.join('\n')}\n${b}`);
-writeFileSync(readme, text);
-console.log('reliability: README updated from test-output/reliability/');
+// key -> (figures) => text, in the order the document lists them
+const FIGURES = {
+  'Differential fuzzing': ['fuzz', (f) => `seed ${f.seed}: ${Object.entries(f.operationsPerTarget).map(([m, k]) => `${n(k)} operations on \`${m}\``).join(', ')}; no discrepancy with the shadow model; the same seed gives the same pointers and stats.`],
+  'Long fuzzing': ['fuzz-long', (f) => `\`make fuzz SECONDS=${f.seconds}\`: ${Object.entries(f.operations).map(([m, k]) => `${n(k)} on \`${m}\``).join(', ')}.`],
+  'Misuse caught': ['checked', (f) => `${f.total} cases provoked for real: ${Object.entries(f.caught).map(([k, v]) => `${k} ×${v}`).join('; ')}.`],
+  'Checked-build misuse matrix': ['checked-matrix', (f) => `${f.cells} cells (misuse kind × small/large/over-aligned block × detection point), each the expected error class and code about the right block, the heap usable afterwards.`],
+  'Random-overrun fuzz': ['checked-matrix', (f) => f.fuzz && `seed ${f.fuzz.seed}: ${n(f.fuzz.trials)} trials, each watched for hangs from another thread: no raw RuntimeError, no hang; ${n(f.fuzz.normal)} ran normally; trials that met each error: ${counts(f.fuzz.byCode)}.`],
+  'Long random-overrun fuzz': ['overrun-long', (f) => `\`make fuzz SECONDS=${f.seconds}\`, seed ${f.seed}: ${n(f.trials)} trials, no failure; ${n(f.normal)} ran normally; trials that met each error: ${counts(f.byCode)}.`],
+  'Out of memory': ['reliability', (f) => `${f.oom.length} scenarios (every backend and the checked build at maxima of ${[...new Set(f.oom.map((o) => o.maximum))].join(', ')} pages): \`malloc\` returns 0 and is counted, \`realloc\` failure leaves the block intact, \`calloc(0x10000, 0x10000)\` and \`malloc(0xFFFFFFF8)\` return 0. Freed space fits the same sizes again: ${f.oom.map((o) => `${o.backend}@${o.maximum}: ${o.refitted}/${o.blocks}`).join(', ')}.`],
+  'The whole 4 GiB': ['reliability', (f) => `${f.fourGiB.map((g) => `${g.backend}: ${g.blocks} blocks up to 0x${g.topAddress.toString(16)}, a record at 0x${g.recordAt.toString(16)}`).join('; ')}.`],
+  'Hostile input to the loader': ['reliability', (f) => `${f.hostile.cases} random, truncated and bit-flipped modules: ${counts(f.hostile.outcomes)}; never an uncaught engine error from \`load()\`. API misuse: ${f.misuse} kinds of bad arguments, each a TypeError/RangeError with nothing allocated or freed.`],
+};
+
+// the lines already in the document, by key
+const old = new Map();
+if (existsSync(DOC)) {
+  for (const line of readFileSync(DOC, 'utf8').split('\n')) {
+    const m = /^- \*\*(.+?)\*\* \(/.exec(line);
+    if (m) old.set(m[1], line);
+  }
+}
+let fresh = 0;
+const lines = Object.entries(FIGURES).map(([key, [source, text]]) => {
+  const f = read(source);
+  const body = f && text(f);
+  if (!body) return old.get(key);
+  fresh++;
+  return `- **${key}** (${f.date.slice(0, 10)}): ${body}`;
+}).filter(Boolean);
+for (const [key, line] of old) if (!(key in FIGURES)) lines.push(line);
+
+mkdirSync(ROOT + 'docs', { recursive: true });
+writeFileSync(DOC, `# Reliability figures
+
+Generated by \`make report\` (after \`make test\`) and \`make fuzz\` from what the
+suites recorded in \`test-output/reliability/\`; each line carries the date of
+the run that produced it, and a figure a later run did not produce keeps its
+line. What is tested and why: [the README](../README.md#reliability) and
+[CONTRIBUTING.md](../CONTRIBUTING.md).
+
+${lines.join('\n')}
+`);
+console.log(`reliability: ${fresh} figures refreshed in docs/RELIABILITY.md (${lines.length} in all)`);

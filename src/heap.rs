@@ -56,13 +56,7 @@ pub enum Rejected {
 impl<B: Backend> Heap<B> {
     /// A heap over `backend`, usable in a `static`.
     pub const fn new(backend: B) -> Self {
-        Self {
-            backend,
-            stats: Stats::new(),
-            lo: usize::MAX,
-            last: 0,
-            quick: crate::quick::QuickLists::new(),
-        }
+        Self { backend, stats: Stats::new(), lo: usize::MAX, last: 0, quick: crate::quick::QuickLists::new() }
     }
 
     /// Current counters.
@@ -159,7 +153,7 @@ impl<B: Backend> Heap<B> {
     /// alignment, bounds, header key. `Ok((size, hdr))` for a live block.
     // Not inlined: free, realloc, dealloc and heap_block_size share one copy.
     #[inline(never)]
-    pub fn validate(&self, ptr: *const u8) -> Result<(usize, usize), Rejected> {
+    fn validate(&self, ptr: *const u8) -> Result<(usize, usize), Rejected> {
         let a = ptr as usize;
         if a % MIN_ALIGN != 0 {
             return Err(Rejected::Misaligned);
@@ -219,7 +213,8 @@ impl<B: Backend> Heap<B> {
         unsafe { header::mark_freed(ptr) };
         // SAFETY: ptr - hdr is the block start alloc_with_header got.
         let base = unsafe { ptr.sub(hdr) };
-        if is_small(size, hdr) && self.quick.push(crate::quick::class(size), base) {
+        // SAFETY: base starts the block of size's class being freed here.
+        if is_small(size, hdr) && unsafe { self.quick.push(crate::quick::class(size), base) } {
             return Ok(());
         }
         // SAFETY: base and layout are exactly what alloc_with_header used.

@@ -1,10 +1,24 @@
-//! linalloc: a drop-in WebAssembly allocator. This file is the exported ABI
-//! only; the logic lives in [`heap`], the backends in [`backend`].
+//! linalloc: a drop-in WebAssembly allocator. Built for `wasm32-unknown-unknown`
+//! this crate is one `.wasm` file that imports only `env.memory` and exports
+//! `malloc`, `free`, `calloc`, `realloc`, `aligned_alloc`, `alloc`/`dealloc`,
+//! heap statistics and a small record API (see `docs/DESIGN.md` for the ABI
+//! and the memory layout, and the README for JavaScript use).
 //!
-//! On wasm32 the functions below are exported under their C names. On the
-//! host they are not compiled (they would replace the C library's `malloc`),
-//! and the logic is tested through [`heap::Heap`] with a fake page source.
-#![doc = include_str!("../README.md")]
+//! For Rust readers, the parts:
+//! - [`grow`]: the `memory.grow` seam ([`grow::LinearMemory`]); on the host a
+//!   [`grow::FakeMemory`] stands in, so everything below is tested natively.
+//! - [`owner`]: the owner tag that says which build's heap runs on a memory
+//!   and where its state lives.
+//! - [`heap`]: the release builds' heap ([`heap::Heap`]) — size header, exact
+//!   stats, cheap bad-pointer checks — over one [`backend`] (talc, dlmalloc,
+//!   wee_alloc), with the [`quick`] lists in front.
+//! - `checked`: the checked build's own heap (feature `checked`), whose
+//!   metadata lives apart from the blocks under checksums.
+//! - `exports` (wasm only): the C ABI over the one heap of the memory.
+//!
+//! On the host the exports are not compiled (they would replace the C
+//! library's `malloc`); `cargo test --features dlmalloc,talc,checked` runs the
+//! logic over fake memories.
 #![no_std]
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -25,8 +39,24 @@ pub mod quick;
 pub mod record;
 pub mod stats;
 
-#[cfg(all(test, feature = "talc"))]
+// Not under Miri: proptest's many cases and its file-based failure record.
+#[cfg(all(test, feature = "talc", not(miri)))]
 mod proptests;
+
+/// Test case counts: full natively, a fiftieth under Miri (which runs each
+/// operation thousands of times slower), at least 1.
+#[cfg(test)]
+pub(crate) const fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        if n / 50 > 0 {
+            n / 50
+        } else {
+            1
+        }
+    } else {
+        n
+    }
+}
 
 #[cfg(target_arch = "wasm32")]
 mod exports;

@@ -155,7 +155,13 @@ mod tests {
         assert_eq!(read(mem).build, 0);
         let mut seen = (0, 0);
         // SAFETY: a fresh fake memory nobody else uses.
-        let s = unsafe { start(mem, 7, 1000, |a, b| { seen = (a, b); 42u64 }) }.unwrap();
+        let s = unsafe {
+            start(mem, 7, 1000, |a, b| {
+                seen = (a, b);
+                42u64
+            })
+        }
+        .unwrap();
         assert_eq!(s, mem.base() + 1008);
         assert_eq!(seen, (mem.base() + 1024, mem.end()), "the region runs from after the state to the memory's end");
         assert_eq!(state(mem, 7), Some(s));

@@ -1,6 +1,6 @@
 //! Property tests (proptest, run by `cargo test`) of the host-testable layer:
-//! size arithmetic, stats, and `Heap` (with the checked build's metadata when
-//! that feature is on) against a model, over arbitrary operation sequences.
+//! size arithmetic, stats, and `Heap` against a model, over arbitrary
+//! operation sequences.
 //!
 //! SAFETY (every `unsafe` block in this file): pointers are live blocks the
 //! heap under test returned, accessed within their requested sizes.

@@ -22,7 +22,7 @@ pub const LIST_BYTES: usize = 32 * 1024;
 /// Class of a small block of `size` user bytes behind an 8-byte header.
 #[inline]
 pub fn class(size: usize) -> usize {
-    (size.max(1) + 7) / 8
+    size.max(1).div_ceil(8)
 }
 
 /// Backend bytes of every block in class `c`: header + the class's largest size.
@@ -44,7 +44,15 @@ impl QuickLists {
     pub const fn new() -> Self {
         Self { heads: [core::ptr::null_mut(); CLASSES], lens: [0; CLASSES] }
     }
+}
 
+impl Default for QuickLists {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QuickLists {
     /// A cached block start (backend pointer) of class `c`, or null.
     #[inline]
     pub fn pop(&mut self, c: usize) -> *mut u8 {
@@ -60,8 +68,11 @@ impl QuickLists {
 
     /// Caches the block at `base` of class `c`; false when the list is full
     /// (the caller gives it back to the backend).
+    ///
+    /// # Safety
+    /// `base` is the start of a block of class `c` being freed by its owner.
     #[inline]
-    pub fn push(&mut self, c: usize, base: *mut u8) -> bool {
+    pub unsafe fn push(&mut self, c: usize, base: *mut u8) -> bool {
         if self.lens[c] as usize * class_bytes(c) >= LIST_BYTES {
             return false;
         }

@@ -28,7 +28,7 @@ test('a peer allocator module is benchmarked side by side (ALLOCATORS=...)', () 
   const out = ROOT + 'test-output/bench-peer.json';
   // Any module importing env.memory and exporting malloc/free/realloc is a
   // peer; the bench-only lol_alloc build stands in for a third-party one.
-  execFileSync(process.execPath, [ROOT + 'bench/run.mjs', '--quick', '--out', out, 'bench/build/linalloc-lol.wasm'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [ROOT + 'bench/run.mjs', '--quick', '--out', out, 'build/bench/linalloc-lol.wasm'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const r = JSON.parse(readFileSync(out, 'utf8'));
   const peer = r.backends.find((b) => b.kind === 'peer');
   assert.equal(peer.name, 'linalloc-lol');

@@ -12,10 +12,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STRTAB = ROOT + 'examples/link/strtab.wasm';
 const STRTAB_PIC = ROOT + 'examples/link/strtab-pic.wasm';
 const RUST = ROOT + 'examples/link/rust-client.wasm';
-const PING = ROOT + 'tests/fixtures/ping.wasm';
-const PONG = ROOT + 'tests/fixtures/pong.wasm';
-const GOT_DATA = ROOT + 'tests/fixtures/got_data.wasm';
-const GOT_USER = ROOT + 'tests/fixtures/got_user.wasm';
+const PING = ROOT + 'build/tests/fixtures/ping.wasm';
+const PONG = ROOT + 'build/tests/fixtures/pong.wasm';
+const GOT_DATA = ROOT + 'build/tests/fixtures/got_data.wasm';
+const GOT_USER = ROOT + 'build/tests/fixtures/got_user.wasm';
 
 const checksum = (u8, start, end) => {
   let h = 2166136261;

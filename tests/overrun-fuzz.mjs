@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load, LinallocError } from '../js/linalloc.js';
 import { Rng } from './support.mjs';
+import { report } from './report.mjs';
 
 const FILE = fileURLToPath(new URL('../dist/linalloc-checked.wasm', import.meta.url));
 const BYTES = [0x00, 0x41, 0xdd, 0xca, 0xaa, 0xff];
@@ -133,5 +134,6 @@ if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await runOverrunFuzz({ seed, trials, seconds, workers: arg('--workers', 2), onProgress: (p) => process.stdout.write(`  ${p.trials} trials, ${p.normal} normal, ${JSON.stringify(p.byCode)}\n`) });
   console.log(`${r.trials} trials: ${r.normal} ran normally; trials meeting each error: ${JSON.stringify(r.byCode)}`);
   for (const f of r.failures) console.log(`FAIL ${f}`);
+  if (seconds && !r.failures.length) report('overrun-long', { seconds, seed, trials: r.trials, normal: r.normal, byCode: r.byCode });
   process.exitCode = r.failures.length ? 1 : 0;
 }

@@ -66,7 +66,7 @@ unsafe impl<G: Grow + Send> Backend for DlBackend<G> {
     }
     #[inline]
     unsafe fn realloc(&mut self, ptr: *mut u8, _old: usize, new_size: usize) -> *mut u8 {
-        debug_assert!(MIN_ALIGN <= 8);
+        const { assert!(MIN_ALIGN <= 8) };
         // SAFETY: ptr is live and MIN_ALIGN-aligned; c_realloc keeps 8-byte
         // alignment and leaves ptr valid on failure.
         unsafe { self.0.c_realloc(ptr, new_size) }

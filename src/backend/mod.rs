@@ -49,12 +49,7 @@ pub unsafe trait Backend {
 ///
 /// # Safety
 /// As for [`Backend::realloc`].
-pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(
-    b: &mut B,
-    ptr: *mut u8,
-    old_size: usize,
-    new_size: usize,
-) -> *mut u8 {
+pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(b: &mut B, ptr: *mut u8, old_size: usize, new_size: usize) -> *mut u8 {
     // SAFETY: new_size > 0 and MIN_ALIGN is a power of two (caller contract).
     let new = unsafe { b.alloc(new_size, MIN_ALIGN) };
     if !new.is_null() {
@@ -75,7 +70,11 @@ pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(
 ))]
 compile_error!("linalloc: enable one backend feature: dlmalloc, wee_alloc, talc, checked (or, for benchmarks, lol_alloc, none)");
 
-#[cfg(all(target_arch = "wasm32", feature = "checked", any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "checked",
+    any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")
+))]
 compile_error!("linalloc: the checked build has its own heap; build it with --no-default-features --features checked");
 
 /// The heap type of this wasm build: the release [`crate::heap::Heap`] over

@@ -22,10 +22,7 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         // Room for the chunk, its tag, alignment slack and (first time) the
         // bin table talc keeps at the start of its first arena.
-        let need = layout
-            .size()
-            .checked_add(layout.align() + 4 * CHUNK_UNIT + talc::min_first_heap_size::<B>())
-            .ok_or(())?;
+        let need = layout.size().checked_add(layout.align() + 4 * CHUNK_UNIT + talc::min_first_heap_size::<B>()).ok_or(())?;
         let (base, bytes) = talc.source.pages.claim(need).ok_or(())?;
         // Regions end at or below END_LIMIT, so `base + bytes` never wraps.
         let new_end = base.wrapping_add(bytes);

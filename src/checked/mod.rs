@@ -103,11 +103,11 @@ fn first_not(a: usize, len: usize, byte: u8) -> Option<usize> {
 
 /// A fault stops the call (`fault::raise`); otherwise true.
 trait OrRaise {
-    fn is_ok_or_raise(self) -> bool;
+    fn done_or_raise(self) -> bool;
 }
 
 impl OrRaise for Result<(), Found> {
-    fn is_ok_or_raise(self) -> bool {
+    fn done_or_raise(self) -> bool {
         match self {
             Ok(()) => true,
             Err(f) => fault::raise(f),
@@ -693,7 +693,7 @@ impl<G: Grow> CheckedHeap<G> {
     /// # Safety
     /// None beyond the ABI's: every pointer is checked.
     pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
-        self.try_release(ptr as usize, None).is_ok_or_raise()
+        self.try_release(ptr as usize, None).done_or_raise()
     }
 
     /// As [`CheckedHeap::free`].
@@ -701,7 +701,7 @@ impl<G: Grow> CheckedHeap<G> {
     /// # Safety
     /// As for [`CheckedHeap::free`].
     pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
-        self.try_release(ptr as usize, None).is_ok_or_raise();
+        self.try_release(ptr as usize, None).done_or_raise();
         Ok(())
     }
 
@@ -711,7 +711,7 @@ impl<G: Grow> CheckedHeap<G> {
     /// As for [`CheckedHeap::free`].
     pub unsafe fn dealloc(&mut self, ptr: *mut u8, size: usize, align: usize) -> bool {
         let align = if align == 0 { crate::backend::MIN_ALIGN } else { align };
-        self.try_release(ptr as usize, Some((size, align))).is_ok_or_raise()
+        self.try_release(ptr as usize, Some((size, align))).done_or_raise()
     }
 
     /// C `realloc`.

@@ -114,7 +114,22 @@ pub struct Core {
 
 impl Core {
     const fn new() -> Self {
-        let mut c = Self { lo: usize::MAX, hi: 0, top: 0, end: 0, nrec: 0, spare: 0, nspare: 0, index: 0, icap: 0, iused: 0, irec: 0, mfree: 0, dir: [0; NDIR], sum: 0 };
+        let mut c = Self {
+            lo: usize::MAX,
+            hi: 0,
+            top: 0,
+            end: 0,
+            nrec: 0,
+            spare: 0,
+            nspare: 0,
+            index: 0,
+            icap: 0,
+            iused: 0,
+            irec: 0,
+            mfree: 0,
+            dir: [0; NDIR],
+            sum: 0,
+        };
         c.sum = c.compute();
         c
     }
@@ -454,9 +469,7 @@ impl Store {
 
     /// Verifies every index slot; the first damaged one's address.
     pub fn check_index(&self) -> Option<usize> {
-        (0..self.core.icap).find_map(|s| {
-            (!self.intact(&self.read_slot(s))).then(|| self.slot_ptr(s) as usize)
-        })
+        (0..self.core.icap).find_map(|s| (!self.intact(&self.read_slot(s))).then(|| self.slot_ptr(s) as usize))
     }
 
     /// Bytes of an index table of `cap` slots.

@@ -120,7 +120,7 @@ fn misuse_matrix() {
         assert_eq!(fault_of(h.try_release(p, None)), Fault::DoubleFree);
         let p = alloc(&mut h, size, align);
         h.try_release(p, None).unwrap();
-        for _ in 0..1000 {
+        for _ in 0..crate::scaled(1000).max(QUARANTINE + 10) {
             let x = alloc(&mut h, 16, 8);
             h.try_release(x, None).unwrap();
         }
@@ -196,8 +196,8 @@ fn damaged_metadata_is_reported() {
     let p = alloc(&mut h, 32, 8);
     h.try_release(p, None).unwrap();
     // the core: every call reports it, none follows it
-    let core = core::ptr::addr_of!(h.store.core) as usize;
-    poke(core + 8, 0x41);
+    let core = core::ptr::addr_of_mut!(h.store.core) as *mut u8;
+    unsafe { core.add(8).write(0x41) };
     assert_eq!(h.try_alloc(8, 8).unwrap_err().fault, Fault::MetadataCorrupt);
     assert_eq!(h.try_check().unwrap_err().fault, Fault::MetadataCorrupt);
 }
@@ -207,7 +207,7 @@ fn damaged_metadata_is_reported() {
 /// (a panic or a hang fails the test).
 #[test]
 fn random_overruns() {
-    for seed in 1..=300u32 {
+    for seed in 1..=crate::scaled(300) as u32 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9) | 1);
         let (mut h, _, _) = heap_shaped(1 + rng.below(4), 64);
         let mut live: Vec<usize> = Vec::new();
@@ -248,7 +248,7 @@ fn random_trace_keeps_contents() {
     let (mut h, _, _) = heap_shaped(1, 1024);
     let mut rng = Rng(0xC0FFEE);
     let mut live: Vec<(usize, usize, u8)> = Vec::new();
-    for step in 0..20_000 {
+    for step in 0..crate::scaled(20_000) {
         if rng.below(2) > 0 || live.is_empty() {
             let size = [0, 1, 7, 24, 100, 3000, 70_000][rng.below(7)];
             let align = 1 << rng.below(8);
@@ -277,7 +277,7 @@ fn random_trace_keeps_contents() {
 /// (the quarantine gives its blocks back before an allocation fails).
 #[test]
 fn fixed_memory_fill_free_fill() {
-    for pages in [1, 2, 16] {
+    for pages in if cfg!(miri) { [1, 1, 2] } else { [1, 2, 16] } {
         for size in [24, 1000, 10_000] {
             let (mut h, _, _) = heap_shaped(pages, pages);
             let fill = |h: &mut H| -> Vec<usize> {
