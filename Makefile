@@ -165,8 +165,11 @@ setup-miri:
 	@rustup toolchain list | grep -q '^$(MIRI_TOOLCHAIN)' && rustup +$(MIRI_TOOLCHAIN) component list --installed | grep -q '^miri' || \
 	  rustup toolchain install $(MIRI_TOOLCHAIN) --profile minimal --component miri,rust-src
 
+# Permissive provenance: the heap works with addresses as integers, as wasm
+# does. Leaks ignored: a FakeMemory is leaked on purpose (a wasm memory lives
+# as long as the program).
 test-miri: setup-miri
-	$(CARGO) +$(MIRI_TOOLCHAIN) miri test --quiet --features dlmalloc,talc,checked
+	MIRIFLAGS="-Zmiri-permissive-provenance -Zmiri-ignore-leaks" $(CARGO) +$(MIRI_TOOLCHAIN) miri test --quiet --features dlmalloc,talc,checked -- --test-threads=2
 
 # Figures the suites recorded (test-output/) merged into docs/RELIABILITY.md.
 report:

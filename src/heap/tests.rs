@@ -40,15 +40,22 @@ impl Rng {
     }
 }
 
+/// Offsets of a block's bytes the tests write and verify: all of them, or
+/// under Miri the first 256 (each byte costs microseconds there; a prefix,
+/// so a block and its realloc'd copy are sampled alike).
+fn sampled(len: usize) -> core::ops::Range<usize> {
+    0..if cfg!(miri) { len.min(256) } else { len }
+}
+
 fn fill(p: *mut u8, len: usize, tag: u8) {
-    for i in 0..len {
+    for i in sampled(len) {
         // SAFETY: p is a live block of at least len bytes.
         unsafe { p.add(i).write(tag.wrapping_add(i as u8)) };
     }
 }
 
 fn check(p: *const u8, len: usize, tag: u8) {
-    for i in 0..len {
+    for i in sampled(len) {
         // SAFETY: p is a live block of at least len bytes.
         let b = unsafe { p.add(i).read() };
         assert_eq!(b, tag.wrapping_add(i as u8), "byte {i} of block {p:?} changed");
@@ -272,6 +279,10 @@ macro_rules! backend_tests {
 }
 
 #[cfg(feature = "dlmalloc")]
+// Not under Miri: dlmalloc-rs 0.2 itself is reported to have undefined
+// behaviour under Stacked and Tree Borrows (alexcrichton/dlmalloc-rs#51,
+// open); the Heap code it runs under is the same as talc's, which Miri checks.
+#[cfg(not(miri))]
 backend_tests!(dlmalloc, crate::backend::dl::DlBackend::new);
 #[cfg(feature = "talc")]
 backend_tests!(talc, crate::backend::talc::TalcBackend::new);
