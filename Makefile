@@ -44,6 +44,7 @@ setup-test: setup setup-node setup-browser
 
 setup-rust:
 	@rustup target list --installed 2>/dev/null | grep -qx $(TARGET) || rustup target add $(TARGET)
+	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 setup-wasm-opt:
 	@TOOLS=$(TOOLS) scripts/setup-wasm-opt.sh

@@ -1,37 +1,9 @@
 // Reads what the WebAssembly JS API does not expose from a module's bytes:
 // the memory import's limits, data segments and the dylink.0 section.
-// Dependency-free; used by the loader and by the build checks.
+// Depends only on abi.js; used by the loader and by the build checks.
 
-/**
- * Every export of the drop-in ABI with its signature (`params->results`,
- * wasm value types). The loader checks a module against this table before
- * using it; tests hold it against the built modules and src/exports.rs.
- */
-export const ABI = Object.freeze({
-  malloc: 'i32->i32',
-  free: 'i32->',
-  calloc: 'i32,i32->i32',
-  realloc: 'i32,i32->i32',
-  aligned_alloc: 'i32,i32->i32',
-  alloc: 'i32,i32->i32',
-  dealloc: 'i32,i32,i32->',
-  createRecord: 'i32,f64,f64->i32',
-  deleteRecord: 'i32->',
-  stats_live_allocations: '->i32',
-  stats_total_allocations: '->i32',
-  stats_failed_allocations: '->i32',
-  stats_in_use_bytes: '->i32',
-  stats_peak_in_use_bytes: '->i32',
-  stats_heap_bytes: '->i32',
-  stats_invalid_frees: '->i32',
-  try_free: 'i32->i32',
-  heap_reserve: 'i32->i32',
-  heap_status: '->i32',
-  heap_block_size: 'i32->i32',
-});
-
-/** Exports every linalloc module provides (the drop-in ABI). */
-export const ABI_EXPORTS = Object.freeze(Object.keys(ABI));
+// The ABI tables live in abi.js; re-exported here for older imports.
+export { ABI, ABI_EXPORTS, CHECKED_EXPORTS } from './abi.js';
 
 /**
  * The owner tag every linalloc build keeps at a fixed address of its memory
@@ -56,9 +28,6 @@ export function readOwnerTag(buffer) {
   if (magic !== OWNER_TAG.magic || build === 0) return null;
   return { build, name: buildName(build), heapStart: state || null, reserve };
 }
-
-/** Extra exports of the checked build (dist/linalloc-checked.wasm). */
-export const CHECKED_EXPORTS = Object.freeze(['heap_check', 'checked_error_code', 'checked_error_ptr', 'checked_error_size', 'checked_error_at', 'checked_error_clear']);
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

@@ -163,6 +163,14 @@ describe('linking errors', () => {
     await assert.rejects(linkModules({ rust: RUST }, { memory }), (e) => e instanceof MemoryError && e.code === 'MEMORY_TOO_SMALL' && /has 2 pages/.test(e.message) && e.minimum === 5);
   });
 
+  test('options.allocator names an entry of modules; another build is chosen by passing it under that name', async () => {
+    await assert.rejects(linkModules({ strtab: STRTAB }, { allocator: DIST + 'linalloc-dlmalloc.wasm' }), (e) => e instanceof TypeError && /names the entry of modules/.test(e.message) && /linkModules\(\{ linalloc:/.test(e.message));
+    const { heap } = await linkModules({ linalloc: DIST + 'linalloc-dlmalloc.wasm', strtab: STRTAB });
+    assert.equal(heap.build, 'dlmalloc');
+    const { heap: named } = await linkModules({ alloc: DIST + 'linalloc-dlmalloc.wasm', strtab: STRTAB }, { allocator: 'alloc' });
+    assert.equal(named.build, 'dlmalloc');
+  });
+
   test('a malformed module', async () => {
     const bad = readFileSync(STRTAB).subarray(0, 100);
     await assert.rejects(linkModules({ app: bad }), (e) => e instanceof LoadError && e.code === 'INVALID_WASM');

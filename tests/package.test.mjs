@@ -1,9 +1,10 @@
 // `npm pack` produces a usable package: it installs into an empty folder and
-// loads in Node through its `exports` map, with only what users need inside.
+// loads in Node through its `exports` map, with only what users need inside:
+// the loader's modules, its types, the drop-in files, the docs and licenses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,12 @@ test('npm pack -> install into an empty folder -> import "linalloc" and allocate
   try {
     const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], ROOT));
     const files = info.files.map((f) => f.path).sort();
-    assert.deepEqual(files, ['README.md', 'dist/linalloc-checked.wasm', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', 'js/linalloc.d.ts', 'js/linalloc.js', 'js/wasm-info.js', 'package.json']);
+    // every loader module (js/*.js) and doc page ships; nothing else from the repository
+    const jsModules = readdirSync(ROOT + 'js').filter((f) => f.endsWith('.js')).map((f) => `js/${f}`);
+    const docs = readdirSync(ROOT + 'docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    assert.ok(jsModules.includes('js/linalloc.js') && jsModules.includes('js/internal.js') && jsModules.includes('js/wasm-info.js'), jsModules.join(', '));
+    const expected = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'dist/linalloc-checked.wasm', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', ...docs, 'js/linalloc.d.ts', ...jsModules, 'package.json'];
+    assert.deepEqual(files, expected.sort());
     const app = join(dir, 'app');
     npm(['init', '-y'], (execFileSync('mkdir', ['-p', app]), app));
     npm(['install', '--no-audit', '--no-fund', '--offline', join(dir, info.filename)], app);
@@ -27,9 +33,11 @@ test('npm pack -> install into an empty folder -> import "linalloc" and allocate
       for (const heap of [await load(), await load(wasm)]) {
         const r = heap.createRecord(5, 1.5, 2.5);
         console.log(JSON.stringify([r.id, r.x, r.y, heap.stats().liveAllocations]));
-      }`);
+      }
+      // the loader's private modules are not part of the package's interface
+      console.log(JSON.stringify(await import('linalloc/js/internal.js').then(() => 'reachable', (e) => e.code)));`);
     const out = execFileSync(process.execPath, ['main.mjs'], { cwd: app, encoding: 'utf8' });
-    assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)), [[5, 1.5, 2.5, 1], [5, 1.5, 2.5, 1]]);
+    assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)), [[5, 1.5, 2.5, 1], [5, 1.5, 2.5, 1], 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

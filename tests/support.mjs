@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { readStats } from '../js/abi.js';
 
 export const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 
@@ -12,6 +13,11 @@ export const BACKENDS = {
   dlmalloc: 'linalloc-dlmalloc.wasm',
   wee_alloc: 'linalloc-wee.wasm',
 };
+
+// The suites' short names for the counters of heap.stats(); js/abi.js says
+// which export fills which counter.
+const SHORT_STATS = { live: 'liveAllocations', total: 'totalAllocations', failed: 'failedAllocations', inUse: 'inUseBytes', peak: 'peakInUseBytes', heap: 'heapBytes' };
+const shortStats = (s) => Object.fromEntries(Object.entries(SHORT_STATS).map(([short, field]) => [short, s[field]]));
 
 const modules = new Map();
 /** The compiled module of a dist file (cached). */
@@ -30,14 +36,7 @@ export function instantiate(file, { initial = 2, maximum = 65536, memory } = {})
     memory,
     u8: () => new Uint8Array(memory.buffer),
     malloc: (n) => x.malloc(n) >>> 0,
-    stats: () => ({
-      live: x.stats_live_allocations() >>> 0,
-      total: x.stats_total_allocations() >>> 0,
-      failed: x.stats_failed_allocations() >>> 0,
-      inUse: x.stats_in_use_bytes() >>> 0,
-      peak: x.stats_peak_in_use_bytes() >>> 0,
-      heap: x.stats_heap_bytes() >>> 0,
-    }),
+    stats: () => shortStats(readStats(x)),
   };
 }
 

@@ -1,0 +1,354 @@
+// The Heap class: a loaded allocator's exports and memory, allocation, and
+// typed-array views that are never stale. Copy helpers, records, tracking
+// and the checked build's faults live in their own modules; the Heap calls
+// them.
+//
+// Hot paths (`malloc`/`free`, the view getters) do one comparison and one
+// call; everything else is kept out of them.
+
+import { readStats } from './abi.js';
+import { checkedExports, isCheckedBuild, takeFault } from './checked.js';
+import { badPtr, badSize, doubleFree, notABlock } from './errors.js';
+import { readArray, readBytes, readString, writeArray, writeBytes, writeString } from './heap-data.js';
+import { INTERNAL } from './internal.js';
+import { PAGE_SIZE, outOfMemory } from './memory.js';
+import { RECORD_SIZE, Record, recordAt } from './record.js';
+import { Tracker } from './tracking.js';
+import { readOwnerTag } from './wasm-info.js';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+if (!LITTLE_ENDIAN) throw new Error('linalloc: typed-array views need a little-endian host, like WebAssembly memory');
+
+/**
+ * A loaded allocator: its exports, its memory, fresh views and helpers.
+ * Pointers are unsigned numbers, so addresses above 2 GiB are positive.
+ */
+export class Heap {
+  #x; // the exports (the checked build's wrapped to throw named errors)
+  #raw; // the instance's own exports (unwrapped)
+  #memory;
+  #maximum;
+  #startPages;
+  #buffer = null;
+  #u8 = null;
+  #i8 = null;
+  #u16 = null;
+  #i16 = null;
+  #i32 = null;
+  #u32 = null;
+  #f32 = null;
+  #f64 = null;
+  #dv = null;
+  #tracked = null; // the Tracker while tracking, else null (checked on every allocation)
+  #tracker = null; // the Tracker once tracking was on: it keeps recently freed sites
+
+  /**
+   * Wraps an instantiated linalloc module. Prefer `load()`.
+   * @param {WebAssembly.Instance} instance
+   * @param {WebAssembly.Memory} memory the memory it imported
+   * @param {number|null} [maximum] the memory's maximum in pages, when known
+   */
+  constructor(instance, memory, maximum = null) {
+    // package-private state for the loader's modules (js/internal.js)
+    Object.defineProperty(this, INTERNAL, {
+      value: {
+        regions: [],
+        table: null,
+        oom: (size) => outOfMemory(this, size),
+        fault: () => this.#fault(),
+        forget: (ptr) => {
+          if (this.#tracked !== null) this.#tracked.forget(ptr);
+        },
+      },
+    });
+    this.#raw = instance.exports;
+    this.#x = isCheckedBuild(this.#raw) ? checkedExports(this.#raw, this) : this.#raw;
+    this.#memory = memory;
+    this.#maximum = maximum;
+    this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
+    /** emscripten-style alias of `malloc`. */
+    this._malloc = (size) => this.malloc(size);
+    /** emscripten-style alias of `free`. */
+    this._free = (ptr) => this.free(ptr);
+  }
+
+  /** The raw exports of the module. */
+  get exports() {
+    return this.#x;
+  }
+
+  /** The `WebAssembly.Memory` the heap lives in. */
+  get memory() {
+    return this.#memory;
+  }
+
+  /**
+   * Memory size in pages when this Heap was created. The heap owns the pages
+   * from `heapStart` up to the memory's end at its first allocation, and the
+   * pages it grows later; pages grown by others stay theirs.
+   */
+  get startPages() {
+    return this.#startPages;
+  }
+
+  /**
+   * Address where this heap's memory starts (its state, then its blocks), or
+   * null before the first allocation. Below it: the module's stack and static
+   * data, and whatever was reserved.
+   */
+  get heapStart() {
+    return readOwnerTag(this.#memory.buffer)?.heapStart ?? null;
+  }
+
+  /** Bytes at the start of the memory kept out of the heap (`load`'s `reserve`, linked modules' static data). */
+  get reserved() {
+    return readOwnerTag(this.#memory.buffer)?.reserve ?? 0;
+  }
+
+  /** Name of the build that owns this memory's heap, e.g. `talc` or `dlmalloc (checked)`. */
+  get build() {
+    return readOwnerTag(this.#memory.buffer)?.name ?? null;
+  }
+
+  /** The memory's maximum in pages, when known (null for a caller's memory). */
+  get maximumPages() {
+    return this.#maximum;
+  }
+
+  /** Static regions of the allocator and the modules linked into this heap: `[{ module, start, end }]`. */
+  get regions() {
+    return this[INTERNAL].regions.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Keeps `[0, end)` out of the heap: true when it is reserved now (only
+   * possible before the first allocation) or already below the heap's start.
+   */
+  reserveBelowHeap(end) {
+    if (end >>> 0 !== end) throw badSize('end', end);
+    if (this.#raw.heap_reserve(end) === 1) return true;
+    const start = this.heapStart;
+    return start !== null && end <= start;
+  }
+
+  /** Requested size of the live block at `ptr`, or null when `ptr` is not the start of a live block. */
+  blockSize(ptr) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    const n = this.#raw.heap_block_size(ptr) >>> 0;
+    return n === 0xffffffff ? null : n;
+  }
+
+  // -- allocation (hot path: one check, one call)
+
+  /** `size` bytes aligned to 8; returns the pointer, or 0 when out of memory (like C). */
+  malloc(size) {
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.malloc(size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
+    return p;
+  }
+
+  /**
+   * Frees a block; 0 does nothing. A pointer that cannot be a block of this
+   * heap (misaligned, outside its pages, not a block start) throws a
+   * RangeError and nothing is freed.
+   */
+  free(ptr) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    const refused = this.#x.try_free(ptr);
+    if (refused !== 0) throw refused === 2 ? doubleFree(ptr) : notABlock(ptr);
+    if (this.#tracked !== null) this.#tracked.forget(ptr);
+  }
+
+  /** `n * size` zeroed bytes, or 0 (also on overflow). */
+  calloc(n, size) {
+    if (n >>> 0 !== n) throw badSize('n', n);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.calloc(n, size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#tracked.add(p, n * size);
+    return p;
+  }
+
+  /** C `realloc`; on failure returns 0 and `ptr` stays valid. */
+  realloc(ptr, size) {
+    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const refused = ptr !== 0 ? this.#x.stats_invalid_frees() : 0;
+    const p = this.#x.realloc(ptr, size) >>> 0;
+    if (p === 0 && ptr !== 0 && this.#x.stats_invalid_frees() !== refused) throw notABlock(ptr);
+    if (this.#tracked !== null && (p !== 0 || size === 0)) {
+      this.#tracked.forget(ptr);
+      if (p !== 0) this.#tracked.add(p, size);
+    }
+    return p;
+  }
+
+  /** `size` bytes aligned to `align` (a power of two up to 65536), or 0. */
+  alignedAlloc(align, size) {
+    if (align >>> 0 !== align) throw badSize('align', align);
+    if (size >>> 0 !== size) throw badSize('size', size);
+    const p = this.#x.aligned_alloc(align, size) >>> 0;
+    if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
+    return p;
+  }
+
+  // -- views, rebuilt whenever memory.grow replaced the buffer
+
+  // memory.grow detaches the old buffer of a non-shared memory, so a cached
+  // buffer with byteLength 0 is stale. Checking that is much cheaper than
+  // the `memory.buffer` accessor, which is only called when it changed.
+  // (A shared memory never detaches: the threads build must compare identity.)
+  #fresh() {
+    const cached = this.#buffer;
+    if (cached !== null && cached.byteLength !== 0) return cached;
+    const b = this.#memory.buffer;
+    this.#buffer = b;
+    this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
+    return b;
+  }
+
+  /** Uint8Array over the whole memory, never stale. */
+  get u8() {
+    const b = this.#fresh();
+    return (this.#u8 ??= new Uint8Array(b));
+  }
+  /** Int8Array over the whole memory, never stale. */
+  get i8() {
+    const b = this.#fresh();
+    return (this.#i8 ??= new Int8Array(b));
+  }
+  /** Uint16Array over the whole memory, never stale. */
+  get u16() {
+    const b = this.#fresh();
+    return (this.#u16 ??= new Uint16Array(b));
+  }
+  /** Int16Array over the whole memory, never stale. */
+  get i16() {
+    const b = this.#fresh();
+    return (this.#i16 ??= new Int16Array(b));
+  }
+  /** Int32Array over the whole memory, never stale. */
+  get i32() {
+    const b = this.#fresh();
+    return (this.#i32 ??= new Int32Array(b));
+  }
+  /** Uint32Array over the whole memory, never stale. */
+  get u32() {
+    const b = this.#fresh();
+    return (this.#u32 ??= new Uint32Array(b));
+  }
+  /** Float32Array over the whole memory, never stale. */
+  get f32() {
+    const b = this.#fresh();
+    return (this.#f32 ??= new Float32Array(b));
+  }
+  /** Float64Array over the whole memory, never stale. */
+  get f64() {
+    const b = this.#fresh();
+    return (this.#f64 ??= new Float64Array(b));
+  }
+  /** DataView over the whole memory, never stale. */
+  get dataView() {
+    const b = this.#fresh();
+    return (this.#dv ??= new DataView(b));
+  }
+
+  // emscripten-style aliases (always fresh)
+  /** Alias of `i8`. */ get HEAP8() { return this.i8; }
+  /** Alias of `u8`. */ get HEAPU8() { return this.u8; }
+  /** Alias of `i16`. */ get HEAP16() { return this.i16; }
+  /** Alias of `u16`. */ get HEAPU16() { return this.u16; }
+  /** Alias of `i32`. */ get HEAP32() { return this.i32; }
+  /** Alias of `u32`. */ get HEAPU32() { return this.u32; }
+  /** Alias of `f32`. */ get HEAPF32() { return this.f32; }
+  /** Alias of `f64`. */ get HEAPF64() { return this.f64; }
+
+  // -- copy helpers (js/heap-data.js; they throw OutOfMemoryError instead of returning 0)
+
+  /** Copies `bytes` into a new block; returns its pointer. */
+  writeBytes(bytes) {
+    return writeBytes(this, bytes);
+  }
+  /** A copy of `len` bytes at `ptr`. */
+  readBytes(ptr, len) {
+    return readBytes(this, ptr, len);
+  }
+  /** Writes `str` as NUL-terminated UTF-8 into a new block; returns its pointer. */
+  writeString(str) {
+    return writeString(this, str);
+  }
+  /** Reads UTF-8 at `ptr`: `len` bytes, or up to the first NUL when `len` is omitted. */
+  readString(ptr, len) {
+    return readString(this, ptr, len);
+  }
+  /** Copies a typed array into a new block aligned for its element type; returns its pointer. */
+  writeArray(array) {
+    return writeArray(this, array);
+  }
+  /** A copy of `length` elements of `Type` (e.g. `Float64Array`) at `ptr`. */
+  readArray(Type, ptr, length) {
+    return readArray(this, Type, ptr, length);
+  }
+
+  // -- records (js/record.js)
+
+  /** Allocates an ID/X/Y record; throws OutOfMemoryError when the heap is full. */
+  createRecord(id, x, y) {
+    if (id >>> 0 !== id) throw new RangeError(`linalloc: record id must be a whole number from 0 to 4294967295, got ${id}`);
+    const p = this.#x.createRecord(id, x, y) >>> 0;
+    if (p === 0) throw outOfMemory(this, RECORD_SIZE);
+    if (this.#tracked !== null) this.#tracked.add(p, RECORD_SIZE);
+    return new Record(this, p);
+  }
+
+  /** Wraps an existing record pointer; a RangeError unless `ptr` is a live block of at least 24 bytes. */
+  record(ptr) {
+    return recordAt(this, ptr);
+  }
+
+  // -- stats, tracking, checking
+
+  /** Heap counters and memory size. */
+  stats() {
+    const memoryBytes = this.#memory.buffer.byteLength;
+    return { ...readStats(this.#x), memoryBytes, pages: memoryBytes / PAGE_SIZE };
+  }
+
+  /** When true, blocks allocated through this Heap are remembered (see `liveBlocks`). */
+  get tracking() {
+    return this.#tracked !== null;
+  }
+  set tracking(on) {
+    if (on) {
+      this.#tracked ??= this.#tracker ??= new Tracker(this.checked);
+    } else if (this.#tracked !== null) {
+      this.#tracked.live.clear(); // tracking again starts afresh
+      this.#tracked = null;
+    }
+  }
+
+  /** Live blocks allocated through this Heap while tracking: `[{ ptr, size, stack }]`, by address. */
+  liveBlocks() {
+    return this.#tracked === null ? [] : this.#tracked.blocks();
+  }
+
+  /** True for the checked build. */
+  get checked() {
+    return typeof this.#x.heap_check === 'function';
+  }
+
+  /**
+   * Checked build: verifies every live block's header and canary; throws a
+   * HeapCorruptionError naming the first damaged block. Release build: no-op.
+   */
+  check() {
+    if (!this.checked) return;
+    const code = this.#x.heap_check();
+    if (code !== 0) throw this.#fault();
+  }
+
+  // the error for the fault the checked module just recorded
+  #fault() {
+    return takeFault(this.#raw, (ptr) => this.#tracker?.siteOf(ptr));
+  }
+}

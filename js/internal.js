@@ -1,0 +1,11 @@
+// The key of a Heap's package-private state. Only the loader's own modules
+// import it; js/linalloc.js does not re-export it, so users cannot reach it.
+//
+// `heap[INTERNAL]` is `{ regions, table, oom(size), fault(), forget(ptr) }`:
+// the static regions of the allocator and linked modules, the function table
+// shared by side modules (null until one needs it), the OutOfMemoryError for
+// `size` bytes, the error for the checked build's last fault (checked.js), and
+// untracking a block freed outside the Heap's methods (Record.free).
+
+/** Symbol under which a Heap keeps its package-private state. */
+export const INTERNAL = Symbol('linalloc.internal');
