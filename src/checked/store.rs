@@ -410,19 +410,23 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the fresh memory at `table` (room for `cap` slots) the index, empty.
+    fn use_empty_table(&mut self, table: usize, cap: usize) {
+        self.core.index = table;
+        self.core.icap = cap;
+        self.core.iused = 0;
+        self.core.seal();
+        for s in 0..cap {
+            self.write_slot(s, EMPTY, 0);
+        }
+    }
+
     /// Moves the index to a fresh table of `cap` slots at `table`, keeping the
     /// keys `keep` approves; returns the old table `(addr, slots)`, which
     /// the caller frees.
     pub fn rehash(&mut self, table: usize, cap: usize, keep: &impl Fn(&Self, usize, usize) -> bool) -> (usize, usize) {
         let (old, old_cap) = (self.core.index, self.core.icap);
-        self.core.index = table;
-        self.core.icap = cap;
-        self.core.iused = 0;
-        self.core.seal();
-        // table holds cap slots of fresh memory the caller allocated
-        for s in 0..cap {
-            self.write_slot(s, EMPTY, 0);
-        }
+        self.use_empty_table(table, cap);
         for s in 0..old_cap {
             // SAFETY: s < old_cap: inside the old table, still ours until the caller frees it.
             let slot = unsafe { ((old + s * core::mem::size_of::<Slot>()) as *const Slot).read() };
@@ -439,13 +443,7 @@ impl Store {
     /// the records alone (after damage to the old table, which the caller
     /// retires).
     pub fn rebuild(&mut self, table: usize, cap: usize) {
-        self.core.index = table;
-        self.core.icap = cap;
-        self.core.iused = 0;
-        self.core.seal();
-        for s in 0..cap {
-            self.write_slot(s, EMPTY, 0);
-        }
+        self.use_empty_table(table, cap);
         for i in 0..self.core.nrec {
             let Ok(r) = self.get(i) else { continue };
             // a fresh table has room for every record's keys (cap >= 4 * nrec)
