@@ -181,8 +181,8 @@ report:
 # up; prints counts and seeds (replay with --seed).
 SECONDS ?= 60
 fuzz: build
-	$(NODE) tests/fuzz.mjs --seconds $(SECONDS)
-	$(NODE) tests/overrun-fuzz.mjs --seconds $(SECONDS)
+	$(NODE) tests/helpers/fuzz.mjs --seconds $(SECONDS)
+	$(NODE) tests/helpers/overrun-fuzz.mjs --seconds $(SECONDS)
 	$(NODE) scripts/reliability.mjs
 
 test-rust:

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BACKENDS, DIST, compiled, instantiate, Rng, Shadow } from './support.mjs';
+import { BACKENDS, DIST, compiled, instantiate, Rng, Shadow } from './helpers/support.mjs';
 import { ABI_EXPORTS, HEAP_FLOOR, memoryImportLimits, readOwnerTag } from '../js/wasm-info.js';
 
 const PAGE = 65536;

@@ -8,9 +8,9 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { load, LinallocError, DoubleFreeError, InvalidFreeError, HeapCorruptionError } from '../js/linalloc.js';
-import { DIST } from './support.mjs';
-import { report } from './report.mjs';
-import { runOverrunFuzz } from './overrun-fuzz.mjs';
+import { DIST } from './helpers/support.mjs';
+import { report } from './helpers/report.mjs';
+import { runOverrunFuzz } from './helpers/overrun-fuzz.mjs';
 
 const MODULE = new WebAssembly.Module(readFileSync(DIST + 'linalloc-checked.wasm'));
 const QUARANTINE = 256; // src/checked/mod.rs

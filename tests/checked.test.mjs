@@ -4,8 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { load, DoubleFreeError, InvalidFreeError, HeapCorruptionError, LinallocError } from '../js/linalloc.js';
-import { DIST, instantiate, BACKENDS } from './support.mjs';
-import { report } from './report.mjs';
+import { DIST, instantiate, BACKENDS } from './helpers/support.mjs';
+import { report } from './helpers/report.mjs';
 import { after } from 'node:test';
 
 // misuse cases provoked and caught, by kind (for the README's Reliability section)

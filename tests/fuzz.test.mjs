@@ -2,9 +2,9 @@
 // build (long runs: `make fuzz SECONDS=N`), plus determinism.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzz } from './fuzz.mjs';
-import { BACKENDS } from './support.mjs';
-import { report } from './report.mjs';
+import { fuzz } from './helpers/fuzz.mjs';
+import { BACKENDS } from './helpers/support.mjs';
+import { report } from './helpers/report.mjs';
 
 const OPS = Number(process.env.FUZZ_OPS ?? 1_000_000);
 const SEED = Number(process.env.SEED ?? 0x5eed);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { linkModules, load, LinkError, LoadError, MemoryError, PAGE_SIZE } from '../js/linalloc.js';
 import { serve } from '../scripts/serve.mjs';
-import { BACKENDS, DIST } from './support.mjs';
+import { BACKENDS, DIST } from './helpers/support.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STRTAB = ROOT + 'examples/link/strtab.wasm';

@@ -8,7 +8,7 @@ import {
   load, Heap, Record, LinallocError, LoadError, LinkError, MemoryError, OutOfMemoryError, UseAfterFreeError, PAGE_SIZE,
 } from '../js/linalloc.js';
 import { serve } from '../scripts/serve.mjs';
-import { DIST } from './support.mjs';
+import { DIST } from './helpers/support.mjs';
 
 const WASM = readFileSync(DIST + 'linalloc.wasm');
 

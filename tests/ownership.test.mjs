@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ABI, readOwnerTag } from '../js/wasm-info.js';
 import { load, linkModules, DoubleFreeError, LoadError, PAGE_SIZE } from '../js/linalloc.js';
-import { BACKENDS, DIST, Rng, instantiate } from './support.mjs';
+import { BACKENDS, DIST, Rng, instantiate } from './helpers/support.mjs';
 
 const RELEASE = { talc: BACKENDS.talc, dlmalloc: BACKENDS.dlmalloc };
 const ALL_USING_CALLER_PAGES = { ...RELEASE, checked: 'linalloc-checked.wasm' };

@@ -4,8 +4,8 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { load, LinallocError } from '../js/linalloc.js';
-import { BACKENDS, DIST, instantiate, Rng } from './support.mjs';
-import { report } from './report.mjs';
+import { BACKENDS, DIST, instantiate, Rng } from './helpers/support.mjs';
+import { report } from './helpers/report.mjs';
 
 const PAGE = 65536;
 const figures = { oom: [], fourGiB: [], hostile: {} };

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const DIR = fileURLToPath(new URL('../test-output/reliability/', import.meta.url));
+const DIR = fileURLToPath(new URL('../../test-output/reliability/', import.meta.url));
 
 /** Records `figures` (plain JSON) under `name`. */
 export function report(name, figures) {

@@ -6,15 +6,15 @@
 // so is a hang (the runner watches each trial from another thread).
 //
 // As a worker: runs `trials` trials from `seed`, posting each outcome.
-// CLI: node tests/overrun-fuzz.mjs [--trials N] [--seconds S] [--seed S] [--workers N]
+// CLI: node tests/helpers/overrun-fuzz.mjs [--trials N] [--seconds S] [--seed S] [--workers N]
 import { parentPort, workerData, Worker, isMainThread } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { load, LinallocError } from '../js/linalloc.js';
+import { load, LinallocError } from '../../js/linalloc.js';
 import { Rng } from './support.mjs';
 import { report } from './report.mjs';
 
-const FILE = fileURLToPath(new URL('../dist/linalloc-checked.wasm', import.meta.url));
+const FILE = fileURLToPath(new URL('../../dist/linalloc-checked.wasm', import.meta.url));
 const BYTES = [0x00, 0x41, 0xdd, 0xca, 0xaa, 0xff];
 const LENGTHS = [1, 8, 16, 100, 4096, 30_000];
 
@@ -102,7 +102,7 @@ export function runOverrunFuzz({ seed, trials = 5000, seconds = 0, workers = 2, 
       const arm = (t, s) => {
         clearTimeout(watch);
         watch = setTimeout(() => {
-          result.failures.push(`seed ${s}: trial did not finish within ${timeoutMs} ms (hang); replay: node tests/overrun-fuzz.mjs --seed ${s} --trials 1 --workers 1`);
+          result.failures.push(`seed ${s}: trial did not finish within ${timeoutMs} ms (hang); replay: node tests/helpers/overrun-fuzz.mjs --seed ${s} --trials 1 --workers 1`);
           worker.terminate();
         }, timeoutMs);
       };
@@ -114,7 +114,7 @@ export function runOverrunFuzz({ seed, trials = 5000, seconds = 0, workers = 2, 
           for (const c of new Set(m.met)) result.byCode[c] = (result.byCode[c] ?? 0) + 1;
           if (onProgress && result.trials % 500 === 0) onProgress(result);
         }
-        if (m.failed !== undefined) result.failures.push(`seed ${m.seed}: ${m.error}; replay: node tests/overrun-fuzz.mjs --seed ${m.seed} --trials 1 --workers 1`);
+        if (m.failed !== undefined) result.failures.push(`seed ${m.seed}: ${m.error}; replay: node tests/helpers/overrun-fuzz.mjs --seed ${m.seed} --trials 1 --workers 1`);
       });
       worker.on('error', (e) => result.failures.push(`worker ${w}: ${e.message}`));
       worker.on('exit', () => {

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { readStats } from '../js/abi.js';
+import { readStats } from '../../js/abi.js';
 
-export const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /** Every backend's drop-in file, by backend name. */
 export const BACKENDS = {

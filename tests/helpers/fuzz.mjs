@@ -4,7 +4,7 @@
 // live blocks, after every memory growth. Used by tests/fuzz.test.mjs (a
 // fixed slice in `make test`) and by `make fuzz SECONDS=N` (until time is up).
 //
-// CLI: node tests/fuzz.mjs [--seconds N] [--ops N] [--seed S] [file.wasm ...]
+// CLI: node tests/helpers/fuzz.mjs [--seconds N] [--ops N] [--seed S] [file.wasm ...]
 import { fileURLToPath } from 'node:url';
 import { instantiate, Rng, BACKENDS } from './support.mjs';
 import { report } from './report.mjs';
@@ -24,7 +24,7 @@ export function fuzz({ file, seed = 1, ops = 100_000, seconds = 0, maxLive = 600
   let u8 = h.u8();
   let buffer = h.memory.buffer;
   const deadline = seconds ? Date.now() + seconds * 1000 : Infinity;
-  const replay = `node tests/fuzz.mjs --seed ${seed} --ops ${ops} ${file}`;
+  const replay = `node tests/helpers/fuzz.mjs --seed ${seed} --ops ${ops} ${file}`;
   const fail = (op, msg) => {
     throw new Error(`fuzz ${file} seed=${seed} op=${op}: ${msg}\n  replay: ${replay}`);
   };
