@@ -211,9 +211,7 @@ impl<G: Grow> CheckedHeap<G> {
             }
             if attempt == 0 && flush && self.qlen > 0 {
                 // out of memory: the quarantine gives everything back first
-                while self.qlen > 0 {
-                    self.evict()?;
-                }
+                self.flush()?;
             } else {
                 break;
             }
