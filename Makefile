@@ -73,12 +73,11 @@ define build-wasm
 	@$(NODE) scripts/check-wasm.mjs $(2).tmp && mv $(2).tmp $(2)
 endef
 
-# linalloc.wasm is the default backend (talc); linalloc-talc.wasm is the
-# same file under its backend's name.
+# linalloc.wasm is the default: linalloc's own heap (src/lin/).
 $(OUT)/dist/linalloc.wasm: FORCE | setup
+	$(call build-wasm,lin,$@)
+$(OUT)/dist/linalloc-talc.wasm: FORCE | setup
 	$(call build-wasm,talc,$@)
-$(OUT)/dist/linalloc-talc.wasm: $(OUT)/dist/linalloc.wasm
-	cp $< $@
 $(OUT)/dist/linalloc-dlmalloc.wasm: FORCE | setup
 	$(call build-wasm,dlmalloc,$@)
 $(OUT)/dist/linalloc-wee.wasm: FORCE | setup
@@ -156,7 +155,7 @@ test: setup-test lint build examples test-rust test-miri test-node test-browser
 lint: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --quiet --all-targets --features dlmalloc,talc,checked -- -D warnings
-	@for f in talc dlmalloc wee_alloc checked; do \
+	@for f in lin talc dlmalloc wee_alloc checked; do \
 	  $(CARGO) clippy --quiet --release --target $(TARGET) --no-default-features --features $$f -- -D warnings || exit 1; done
 
 # The host tests of the unsafe core under Miri, on a pinned nightly (fewer

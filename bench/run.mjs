@@ -27,7 +27,8 @@ const SEED = 0x2545f491;
 
 const backends = [
   { name: 'dlmalloc', file: 'build/dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
-  { name: 'talc', file: 'build/dist/linalloc.wasm', kind: 'default' },
+  { name: 'lin', file: 'build/dist/linalloc.wasm', kind: 'default' },
+  { name: 'talc', file: 'build/dist/linalloc-talc.wasm', kind: 'selectable' },
   { name: 'wee_alloc', file: 'build/dist/linalloc-wee.wasm', kind: 'legacy' },
   { name: 'lol_alloc', file: 'build/bench/linalloc-lol.wasm', kind: 'bench only' },
   { name: 'dlmalloc-plain', file: 'build/bench/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },

@@ -34,6 +34,7 @@ pub mod checked;
 pub mod grow;
 pub mod header;
 pub mod heap;
+pub mod lin;
 pub mod owner;
 pub mod quick;
 pub mod record;

@@ -6,10 +6,61 @@
 //! reads only inside blocks it handed out); byte accesses stay inside the
 //! block sizes the tests requested.
 
-use super::Heap;
+use super::{Heap, Rejected};
 use crate::backend::Backend;
-use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
+use crate::grow::{FakeMemory, Grow, LinearMemory, Pages, PAGE};
+use crate::lin::LinHeap;
+use crate::stats::Stats;
 use std::vec::Vec;
+
+/// What the tests below drive: the release `Heap` over a backend, or
+/// linalloc's own heap; both keep the ABI's promises.
+pub(crate) trait TestHeap {
+    fn malloc(&mut self, n: usize) -> *mut u8;
+    fn calloc(&mut self, n: usize, size: usize) -> *mut u8;
+    fn aligned_alloc(&mut self, align: usize, n: usize) -> *mut u8;
+    unsafe fn try_free(&mut self, p: *mut u8) -> Result<(), Rejected>;
+    unsafe fn free(&mut self, p: *mut u8) -> bool {
+        unsafe { self.try_free(p) }.is_ok()
+    }
+    unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8;
+    fn block_size(&self, p: *const u8) -> Option<usize>;
+    fn stats(&self) -> Stats;
+    fn heap_bytes(&self) -> usize;
+}
+
+macro_rules! test_heap {
+    ($ty:ty, $($bound:tt)*) => {
+        impl<$($bound)*> TestHeap for $ty {
+            fn malloc(&mut self, n: usize) -> *mut u8 {
+                Self::malloc(self, n)
+            }
+            fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
+                Self::calloc(self, n, size)
+            }
+            fn aligned_alloc(&mut self, align: usize, n: usize) -> *mut u8 {
+                Self::aligned_alloc(self, align, n)
+            }
+            unsafe fn try_free(&mut self, p: *mut u8) -> Result<(), Rejected> {
+                unsafe { Self::try_free(self, p) }
+            }
+            unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8 {
+                unsafe { Self::realloc(self, p, n) }
+            }
+            fn block_size(&self, p: *const u8) -> Option<usize> {
+                Self::block_size(self, p)
+            }
+            fn stats(&self) -> Stats {
+                Self::stats(self)
+            }
+            fn heap_bytes(&self) -> usize {
+                Self::heap_bytes(self)
+            }
+        }
+    };
+}
+test_heap!(Heap<B>, B: Backend);
+test_heap!(LinHeap<G>, G: Grow);
 
 /// The heap's pages in a fake memory of 1 page that can grow to `pages`,
 /// starting 1 KiB in (where `__heap_base` would be); with the memory's range.
@@ -62,7 +113,7 @@ fn check(p: *const u8, len: usize, tag: u8) {
     }
 }
 
-fn basics<B: Backend>(mut h: Heap<B>) {
+fn basics<H: TestHeap>(mut h: H) {
     let a = h.malloc(1);
     let b = h.malloc(0);
     let c = h.malloc(0);
@@ -73,6 +124,7 @@ fn basics<B: Backend>(mut h: Heap<B>) {
     }
     let s = h.stats();
     assert_eq!((s.live, s.total, s.in_use), (3, 3, 1));
+    assert_eq!((h.block_size(a), h.block_size(b)), (Some(1), Some(0)));
     unsafe {
         h.free(core::ptr::null_mut());
         h.free(a);
@@ -83,7 +135,7 @@ fn basics<B: Backend>(mut h: Heap<B>) {
     assert_eq!((s.live, s.total, s.in_use, s.peak, s.failed), (0, 3, 0, 1, 0));
 }
 
-fn edge_cases<B: Backend>(mut h: Heap<B>) {
+fn edge_cases<H: TestHeap>(mut h: H) {
     assert!(h.malloc(0xFFFF_FFF0).is_null());
     assert!(h.malloc(0xFFFF_FFF8).is_null());
     assert!(h.calloc(0x1_0000, 0x1_0000).is_null());
@@ -127,7 +179,7 @@ fn edge_cases<B: Backend>(mut h: Heap<B>) {
     assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
 }
 
-fn out_of_memory<B: Backend>(mut h: Heap<B>) {
+fn out_of_memory<H: TestHeap>(mut h: H) {
     let mut live = Vec::new();
     loop {
         let p = h.malloc(10_000);
@@ -155,7 +207,7 @@ fn out_of_memory<B: Backend>(mut h: Heap<B>) {
 
 /// Random trace against a shadow model: no overlap, alignment, contents kept,
 /// every block inside the pages the backend grew.
-fn random_trace<B: Backend>(mut h: Heap<B>, lo: usize, hi: usize, seed: u32, ops: usize) {
+fn random_trace<H: TestHeap>(mut h: H, lo: usize, hi: usize, seed: u32, ops: usize) {
     let mut rng = Rng(seed);
     let mut live: Vec<(usize, usize, u8)> = Vec::new();
     for op in 0..ops {
@@ -212,10 +264,10 @@ macro_rules! backend_tests {
         mod $name {
             use super::*;
             #[allow(unused)]
-            fn heap(pages: usize) -> (Heap<impl Backend>, usize, usize) {
+            fn heap(pages: usize) -> (impl TestHeap, usize, usize) {
                 let (fake, lo, hi) = fake_memory(pages);
                 #[allow(clippy::redundant_closure_call)]
-                (Heap::new(($make)(fake)), lo, hi)
+                (($make)(fake), lo, hi)
             }
             #[test]
             fn basics() {
@@ -237,10 +289,6 @@ macro_rules! backend_tests {
                 }
             }
             #[test]
-            fn quick_lists() {
-                super::quick_lists(heap(256).0)
-            }
-            #[test]
             fn invalid_frees() {
                 super::invalid_frees(heap(64).0)
             }
@@ -254,7 +302,7 @@ macro_rules! backend_tests {
                     let (p, lo, hi) = fake_memory_shaped(pages, pages);
                     let mem = p.memory();
                     #[allow(clippy::redundant_closure_call)]
-                    super::fixed_memory(Heap::new(($make)(p)), lo + 1024, hi, pages);
+                    super::fixed_memory(($make)(p), lo + 1024, hi, pages);
                     assert_eq!(mem.pages(), pages, "a fixed memory never grows");
                 }
             }
@@ -283,13 +331,20 @@ macro_rules! backend_tests {
 // behaviour under Stacked and Tree Borrows (alexcrichton/dlmalloc-rs#51,
 // open); the Heap code it runs under is the same as talc's, which Miri checks.
 #[cfg(not(miri))]
-backend_tests!(dlmalloc, crate::backend::dl::DlBackend::new);
+backend_tests!(dlmalloc, |p| Heap::new(crate::backend::dl::DlBackend::new(p)));
 #[cfg(feature = "talc")]
-backend_tests!(talc, crate::backend::talc::TalcBackend::new);
+backend_tests!(talc, |p| Heap::new(crate::backend::talc::TalcBackend::new(p)));
+backend_tests!(lin, LinHeap::new);
+
+#[cfg(feature = "talc")]
+#[test]
+fn quick_lists_of_the_release_heap() {
+    quick_lists(Heap::new(crate::backend::talc::TalcBackend::new(fake_memory(256).0)))
+}
 
 /// Stray pointers that cheap checks can see are refused and counted; the
 /// heap stays intact. (The checked build faults on them instead.)
-fn invalid_frees<B: Backend>(mut h: Heap<B>) {
+fn invalid_frees<H: TestHeap>(mut h: H) {
     let a = h.malloc(100);
     fill(a, 100, 7);
     let mut local = [0u64; 4];
@@ -308,8 +363,8 @@ fn invalid_frees<B: Backend>(mut h: Heap<B>) {
 /// A memory that cannot grow: 1 KiB blocks fill >= 90 % of the bytes from
 /// the heap start to its end, and after freeing everything the same number
 /// fits again.
-fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usize) {
-    let fill_up = |h: &mut Heap<B>| {
+fn fixed_memory<H: TestHeap>(mut h: H, start: usize, end: usize, pages: usize) {
+    let fill_up = |h: &mut H| {
         let mut v = Vec::new();
         loop {
             let p = h.malloc(1024);
@@ -336,8 +391,7 @@ fn fixed_memory<B: Backend>(mut h: Heap<B>, start: usize, end: usize, pages: usi
 
 /// A block freed twice (small, large, over-aligned) is refused and counted,
 /// the counters stay exact, and no block is handed out twice afterwards.
-fn double_frees_are_refused<B: Backend>(mut h: Heap<B>) {
-    use crate::heap::Rejected;
+fn double_frees_are_refused<H: TestHeap>(mut h: H) {
     let keep = h.malloc(64);
     for (size, align) in [(24, 8), (100, 8), (5000, 8), (300_000, 8), (48, 64), (4000, 4096)] {
         let p = h.aligned_alloc(align, size);
@@ -370,7 +424,8 @@ fn double_frees_are_refused<B: Backend>(mut h: Heap<B>) {
 
 /// Quick lists: a freed small block is reused by the next request of its
 /// class, realloc within a class stays in place, and each list is bounded.
-fn quick_lists<B: Backend>(mut h: Heap<B>) {
+#[cfg(feature = "talc")]
+fn quick_lists<H: TestHeap>(mut h: H) {
     use crate::quick::{class, class_bytes, LIST_BYTES, SMALL_MAX};
     let a = h.malloc(20);
     unsafe { h.free(a) };

@@ -1,0 +1,169 @@
+//! Free lists by size class, with a bitmap of the non-empty ones.
+//!
+//! Blocks under `EXACT` bytes have one class per 8 bytes, so any block of the
+//! class fits a request of the class. Larger blocks have 8 classes per power
+//! of two (as TLSF does); a request takes the head of its own class if that
+//! fits, else any block of a higher class, which always fits. Finding a
+//! class is a bit scan over `WORDS` words: no loop reads user memory.
+
+use super::tag::{rd, wr, W};
+
+/// Blocks below this size have exact classes.
+const EXACT: usize = 256;
+/// Number of classes: 32 exact ones, then 8 for each power of two up to 2^31.
+pub const CLASSES: usize = EXACT / 8 + (32 - 8) * 8;
+/// Table slots: a power of two, so an index masked with `SLOTS - 1` is in
+/// bounds without a check (and without the panic path a check would link).
+const SLOTS: usize = CLASSES.next_power_of_two();
+const WORDS: usize = SLOTS / 32;
+
+/// Class of a block of `size` bytes (a multiple of 8).
+#[inline(never)]
+pub fn class(size: usize) -> usize {
+    if size < EXACT {
+        return size >> 3;
+    }
+    let l = ((usize::BITS - 1 - size.leading_zeros()) as usize).min(31);
+    EXACT / 8 + ((l - 8) << 3) + ((size >> (l - 3)) & 7)
+}
+
+/// The heads of the doubly linked free lists (links in the blocks: next at
+/// `b + W`, previous at `b + 2W`; 0 ends a list).
+pub struct Bins {
+    bits: [u32; WORDS],
+    heads: [usize; SLOTS],
+}
+
+impl Bins {
+    /// Empty lists, usable in a `const`.
+    pub const fn new() -> Self {
+        Self { bits: [0; WORDS], heads: [0; SLOTS] }
+    }
+
+    /// First block of class `c` (0 if none).
+    #[inline(always)]
+    pub fn head(&self, c: usize) -> usize {
+        self.heads[c & (SLOTS - 1)]
+    }
+
+    /// Lowest non-empty class at or above `c`.
+    #[inline]
+    pub fn find(&self, c: usize) -> Option<usize> {
+        let mut i = c / 32;
+        let mut m = if i < WORDS { self.bits[i & (WORDS - 1)] & (!0u32 << (c % 32)) } else { 0 };
+        while m == 0 {
+            i += 1;
+            if i >= WORDS {
+                return None;
+            }
+            m = self.bits[i & (WORDS - 1)];
+        }
+        Some(i * 32 + m.trailing_zeros() as usize)
+    }
+
+    /// Pushes the free block `b` of `size` bytes on its class's list.
+    ///
+    /// # Safety
+    /// `b` is a free block of the heap, at least `MIN_BLOCK` bytes.
+    #[inline(never)]
+    pub unsafe fn insert(&mut self, b: usize, size: usize) {
+        let c = class(size) & (SLOTS - 1);
+        let next = self.heads[c];
+        // SAFETY: b and next are free blocks; their link words are theirs.
+        unsafe {
+            wr(b + W, next);
+            wr(b + 2 * W, 0);
+            if next != 0 {
+                wr(next + 2 * W, b);
+            }
+        }
+        self.bits[c / 32] |= 1 << (c % 32);
+        self.heads[c] = b;
+    }
+
+    /// Takes the free block `b` of `size` bytes off its list.
+    ///
+    /// # Safety
+    /// `b` is on the list of `class(size)`.
+    #[inline(never)]
+    pub unsafe fn unlink(&mut self, b: usize, size: usize) {
+        // SAFETY: b and its neighbours on the list are free blocks.
+        unsafe {
+            let (next, prev) = (rd(b + W), rd(b + 2 * W));
+            if next != 0 {
+                wr(next + 2 * W, prev);
+            }
+            if prev != 0 {
+                wr(prev + W, next);
+                return;
+            }
+            let c = class(size) & (SLOTS - 1);
+            self.heads[c] = next;
+            if next == 0 {
+                self.bits[c / 32] &= !(1 << (c % 32));
+            }
+        }
+    }
+}
+
+impl Default for Bins {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_monotonic_and_in_range() {
+        let mut last = 0;
+        let mut s = 16;
+        while s < (1usize << 32) - 8 {
+            let c = class(s);
+            assert!(c >= last && c < CLASSES, "size {s}: class {c}");
+            last = c;
+            s += if s < 4096 { 8 } else { (s / 64) & !7 };
+        }
+        assert_eq!(class(255 & !7), 31);
+        assert_eq!(class(256), 32);
+        assert_eq!(class((1 << 32) - 8), CLASSES - 1);
+    }
+
+    #[test]
+    fn a_higher_class_always_fits() {
+        // every block of class c + 1 is larger than every block of class c
+        for s in (256..1 << 20).step_by(8) {
+            let c = class(s);
+            assert!(class(s + 8) == c || class(s + 8) == c + 1);
+        }
+    }
+
+    #[test]
+    fn lists_and_bitmap() {
+        let mut mem = [0usize; 64];
+        let base = mem.as_mut_ptr() as usize;
+        let (a, b, c) = (base, base + 16 * W, base + 32 * W);
+        let mut bins = Bins::new();
+        assert_eq!(bins.find(0), None);
+        // SAFETY: a, b, c are disjoint parts of `mem`, each 16 words.
+        unsafe {
+            bins.insert(a, 64);
+            bins.insert(b, 64);
+            bins.insert(c, 4096);
+        }
+        assert_eq!(bins.find(0), Some(class(64)));
+        assert_eq!(bins.find(class(64) + 1), Some(class(4096)));
+        assert_eq!(bins.head(class(64)), b);
+        // SAFETY: as above; each block is on its class's list.
+        unsafe { bins.unlink(b, 64) };
+        assert_eq!(bins.head(class(64)), a);
+        // SAFETY: as above.
+        unsafe { bins.unlink(a, 64) };
+        assert_eq!(bins.find(0), Some(class(4096)));
+        // SAFETY: as above.
+        unsafe { bins.unlink(c, 4096) };
+        assert_eq!(bins.find(0), None);
+    }
+}

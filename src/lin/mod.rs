@@ -1,0 +1,491 @@
+//! linalloc's own heap, the default build: boundary-tagged blocks in
+//! segregated free lists, one 8-byte header per block that is also the ABI's
+//! size header and double-free key.
+//!
+//! - `malloc` takes the head of the request's class (or the first non-empty
+//!   higher class, found with a bit scan) and splits off the rest.
+//! - `free` merges the block with free neighbours at once (the tags say
+//!   where they are), so free memory never fragments into runs of small
+//!   blocks.
+//! - `realloc` grows in place into a free neighbour; the last block of the
+//!   newest region grows in place by growing the memory (a vector doubling
+//!   to 1 MiB never copies).
+//! - Regions come from the [`Grow`] seam (the caller's pages first). Each
+//!   region ends in a fence, a live 0-byte block; a region that starts where
+//!   the previous one ends takes over its fence and merges with it.
+//!
+//! Every loop is bounded by constants: the class search scans `bins::WORDS`
+//! words of the heap's own state, and no list is walked.
+
+mod bins;
+pub mod tag;
+
+use crate::grow::Grow;
+use crate::header::{MAX_ALIGN, MAX_SIZE};
+use crate::heap::Rejected;
+use crate::stats::Stats;
+use bins::{class, Bins};
+use core::ptr::null_mut;
+use tag::{block_for, key, rd, wr, ALIGNED, FLAGS, HDR, INUSE, MIN_BLOCK, PINUSE, SLACK, W};
+
+/// The heap: its page source, counters, bounds and free lists.
+pub struct LinHeap<G: Grow> {
+    pages: G,
+    stats: Stats,
+    /// Lowest region start; a user pointer below `lo + HDR` is not ours.
+    lo: usize,
+    /// Highest fence; a user pointer at or above it is not ours.
+    hi: usize,
+    /// Fence of the newest region (0 before the first).
+    fence: usize,
+    bins: Bins,
+    /// Quick lists: freed blocks of up to `QUICK_MAX` bytes by exact size,
+    /// still live for their neighbours (not merged), so same-size churn is
+    /// a pop and a push. Emptied into the bins before the memory grows.
+    quick: [usize; QUICK_MAX / 8 + 1],
+    /// Blocks on the quick lists (bounds the walk that empties them).
+    cached: usize,
+}
+
+/// Largest block kept on the quick lists.
+const QUICK_MAX: usize = 256;
+/// Key word of a block on a quick list: a second free is recognised. Its
+/// slack bits (63) exceed every small block's, so no live key equals it.
+const QUICKFREED: usize = 0x5EED_F0FF;
+
+impl<G: Grow> LinHeap<G> {
+    /// An empty heap over `pages`; it claims memory on first use.
+    pub const fn new(pages: G) -> Self {
+        Self { pages, stats: Stats::new(), lo: usize::MAX, hi: 0, fence: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], cached: 0 }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Bytes of memory the heap's regions span.
+    pub fn heap_bytes(&self) -> usize {
+        self.pages.owned_bytes()
+    }
+
+    /// `size` bytes aligned to 8; null when out of memory.
+    #[inline]
+    pub fn malloc(&mut self, size: usize) -> *mut u8 {
+        self.alloc(size, 8)
+    }
+
+    /// `size` bytes aligned to `align` (a power of two up to 64 KiB); null otherwise.
+    pub fn aligned_alloc(&mut self, align: usize, size: usize) -> *mut u8 {
+        if !align.is_power_of_two() || align > MAX_ALIGN {
+            return self.fail();
+        }
+        self.alloc(size, align)
+    }
+
+    /// `n * size` zeroed bytes; null on overflow or when out of memory.
+    pub fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
+        let Some(total) = n.checked_mul(size) else { return self.fail() };
+        let p = self.malloc(total);
+        if !p.is_null() {
+            // SAFETY: p is a fresh block of at least `total` bytes.
+            unsafe { core::ptr::write_bytes(p, 0, total) };
+        }
+        p
+    }
+
+    #[cold]
+    fn fail(&mut self) -> *mut u8 {
+        self.stats.on_fail();
+        null_mut()
+    }
+
+    // One copy for every allocating export keeps the module small.
+    #[inline(never)]
+    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        if n > MAX_SIZE {
+            return self.fail();
+        }
+        let size = block_for(n);
+        let wide = align > 8;
+        if !wide && size <= QUICK_MAX {
+            let b = self.quick[size / 8];
+            if b != 0 {
+                // SAFETY: b is a cached block of exactly `size` bytes, its
+                // link in its first user word (`cache`).
+                unsafe {
+                    self.quick[size / 8] = rd(b + HDR);
+                    wr(b + W, key(b + HDR, size, size - HDR - n));
+                }
+                self.cached -= 1;
+                self.stats.on_alloc(n);
+                return (b + HDR) as *mut u8;
+            }
+        }
+        // room to move the block start up to the alignment, leaving a free block in front
+        let extra = if wide { align + MIN_BLOCK } else { 0 };
+        let Some((mut b, mut have)) = self.take(size + extra) else { return self.fail() };
+        let mut flags = INUSE | PINUSE;
+        if wide {
+            let mut u = (b + HDR + align - 1) & !(align - 1);
+            if u - HDR != b {
+                // at most MIN_BLOCK / 16 + 1 steps: align >= 16
+                while u - HDR - b < MIN_BLOCK {
+                    u += align;
+                }
+                let gap = u - HDR - b;
+                // SAFETY: [b, b + gap) is the front of the free block just
+                // taken; its predecessor is live (free blocks never touch).
+                unsafe {
+                    wr(b, gap | PINUSE);
+                    wr(b + gap - W, gap);
+                    self.bins.insert(b, gap);
+                }
+                b += gap;
+                have -= gap;
+                flags = INUSE;
+            }
+            flags |= ALIGNED;
+        }
+        // SAFETY: [b, b + have) is a block taken off the free lists, at least `size` bytes.
+        unsafe {
+            let have = self.carve(b, have, size, flags);
+            wr(b + W, key(b + HDR, have, have - HDR - n));
+        }
+        self.stats.on_alloc(n);
+        (b + HDR) as *mut u8
+    }
+
+    /// A free block of at least `want` bytes, off its list: `(start, size)`.
+    /// Grows the memory once when no list has one.
+    fn take(&mut self, want: usize) -> Option<(usize, usize)> {
+        let mut b = self.fit(want);
+        if b == 0 && self.cached != 0 {
+            self.flush();
+            b = self.fit(want);
+        }
+        if b == 0 {
+            if !self.grow(want) {
+                return None;
+            }
+            b = self.fit(want);
+            if b == 0 {
+                return None;
+            }
+        }
+        // SAFETY: b is a free block on its class's list.
+        let size = unsafe { rd(b) } & !FLAGS;
+        // SAFETY: as above.
+        unsafe { self.bins.unlink(b, size) };
+        Some((b, size))
+    }
+
+    /// Frees every block on the quick lists into the bins (merging them).
+    #[cold]
+    fn flush(&mut self) {
+        for c in 0..self.quick.len() {
+            let mut b = core::mem::take(&mut self.quick[c]);
+            // bounded by the count of cached blocks, whatever the links say
+            while b != 0 && self.cached != 0 {
+                self.cached -= 1;
+                // SAFETY: b is a cached block: live for its neighbours, its
+                // link in its first user word.
+                unsafe {
+                    let next = rd(b + HDR);
+                    self.release(b);
+                    b = next;
+                }
+            }
+        }
+        self.cached = 0;
+    }
+
+    /// A free block of at least `want` bytes (still on its list), or 0: the
+    /// head of `want`'s class if it fits, else the head of the first
+    /// non-empty higher class, whose blocks all fit.
+    #[inline(never)]
+    fn fit(&self, want: usize) -> usize {
+        let c = class(want);
+        let h = self.bins.head(c);
+        // SAFETY: list heads are free blocks of the heap.
+        if h != 0 && unsafe { rd(h) } & !FLAGS >= want {
+            return h;
+        }
+        self.bins.find(c + 1).map_or(0, |k| self.bins.head(k))
+    }
+
+    /// Makes the `have`-byte block at `b` (taken off the free lists, or live
+    /// and being resized) a live block of `size` bytes with `flags` when the
+    /// rest can be a block of its own, which is freed; else of all `have`
+    /// bytes. Returns the block's size.
+    ///
+    /// # Safety
+    /// `[b, b + have)` is a block of the heap no list holds; `size <= have`.
+    #[inline(never)]
+    unsafe fn carve(&mut self, b: usize, have: usize, size: usize, flags: usize) -> usize {
+        let rest = have - size;
+        // SAFETY: caller contract; the successor's header is in the heap
+        // (every region ends in a fence).
+        unsafe {
+            if rest >= MIN_BLOCK {
+                wr(b, size | flags);
+                let r = b + size;
+                wr(r, rest | INUSE | PINUSE);
+                self.release(r);
+                size
+            } else {
+                wr(b, have | flags);
+                let after = b + have;
+                wr(after, rd(after) | PINUSE);
+                have
+            }
+        }
+    }
+
+    /// Frees the block at `b` (its header says live): merges it with free
+    /// neighbours and puts the result on its list.
+    ///
+    /// # Safety
+    /// `b` is a live block of the heap (or a fresh region's block) whose
+    /// contents nobody uses any more.
+    #[inline(never)]
+    unsafe fn release(&mut self, b: usize) {
+        // SAFETY: caller contract; neighbours are found through the tags,
+        // which every block and fence of the heap keeps.
+        unsafe {
+            let w = rd(b);
+            let mut size = w & !FLAGS;
+            // a header left inside a merged block must read as freed
+            wr(b, w & !INUSE);
+            let mut b = b;
+            let next = rd(b + size);
+            if next & INUSE == 0 {
+                self.bins.unlink(b + size, next & !FLAGS);
+                size += next & !FLAGS;
+            }
+            if w & PINUSE == 0 {
+                let prev = rd(b - W);
+                b -= prev;
+                self.bins.unlink(b, prev);
+                size += prev;
+            }
+            wr(b, size | PINUSE);
+            wr(b + size - W, size);
+            let after = b + size;
+            wr(after, rd(after) & !PINUSE);
+            self.bins.insert(b, size);
+        }
+    }
+
+    /// Adds a region of at least `want` bytes to the free lists (when the
+    /// memory can grow, or the caller's pages have that much left).
+    #[inline(never)]
+    fn grow(&mut self, want: usize) -> bool {
+        // a free block in front of the newest fence merges with new pages
+        // that follow it: ask only for the rest
+        let mut need = want;
+        if self.fence != 0 {
+            // SAFETY: the fence and, when its predecessor is free, that
+            // block's footer are the heap's.
+            unsafe {
+                if rd(self.fence) & PINUSE == 0 {
+                    need = need.saturating_sub(rd(self.fence - W));
+                }
+            }
+        }
+        let Some((start, len)) = self.pages.claim(need + HDR) else { return false };
+        let start = start as usize;
+        // regions end on page boundaries (or END_LIMIT): 8-aligned
+        let fence = start + len - HDR;
+        let (b, flags) = if self.fence != 0 && start == self.fence + HDR {
+            // SAFETY: the newest fence is the heap's.
+            (self.fence, unsafe { rd(self.fence) } & PINUSE)
+        } else {
+            if len < MIN_BLOCK + HDR {
+                return false;
+            }
+            self.lo = self.lo.min(start);
+            (start, PINUSE)
+        };
+        // SAFETY: [b, fence + HDR) is the new region (plus the old fence):
+        // written as one live block and a fence, then freed into the lists.
+        unsafe {
+            wr(b, (fence - b) | INUSE | flags);
+            wr(fence, INUSE);
+            self.fence = fence;
+            self.hi = self.hi.max(fence);
+            self.release(b);
+        }
+        true
+    }
+
+    /// The cheap checks that keep a stray pointer from corrupting the heap:
+    /// alignment, bounds, the header's live flag and key.
+    /// `Ok((block start, block size, requested size))` for a live block.
+    #[inline(never)]
+    fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
+        let u = ptr as usize;
+        if u % 8 != 0 {
+            return Err(Rejected::Misaligned);
+        }
+        if u < self.lo.saturating_add(HDR) || u >= self.hi {
+            return Err(Rejected::OutsideHeap);
+        }
+        let b = u - HDR;
+        // SAFETY: [b, u) lies between the lowest region start and the
+        // highest fence: memory of the heap's wasm memory.
+        let (w, k) = unsafe { (rd(b), rd(b + W)) };
+        let size = w & !FLAGS;
+        if size < MIN_BLOCK || size > self.hi - b {
+            return Err(Rejected::BadHeader);
+        }
+        if w & INUSE == 0 || k == QUICKFREED {
+            // a freed block's header (perhaps inside a larger free block
+            // now), or a block on a quick list
+            return Err(Rejected::DoubleFree);
+        }
+        let slack = k & SLACK;
+        if k != key(u, size, slack) || slack > size - HDR {
+            return Err(Rejected::BadHeader);
+        }
+        Ok((b, size, size - HDR - slack))
+    }
+
+    #[cold]
+    fn refuse(&mut self, why: Rejected) -> Rejected {
+        self.stats.on_invalid_free();
+        why
+    }
+
+    /// Frees a block; null is a no-op; a pointer that cannot be a live block
+    /// (including one freed already) is left alone and counted. False when refused.
+    ///
+    /// # Safety
+    /// `ptr` is null or a pointer returned by this heap.
+    #[inline]
+    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.try_free(ptr) }.is_ok()
+    }
+
+    /// [`LinHeap::free`], saying why a pointer was refused.
+    ///
+    /// # Safety
+    /// As for [`LinHeap::free`].
+    #[inline(never)]
+    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
+        if ptr.is_null() {
+            return Ok(());
+        }
+        let (b, size, n) = self.validate(ptr).map_err(|why| self.refuse(why))?;
+        self.stats.on_free(n);
+        if size <= QUICK_MAX {
+            // SAFETY: b is a live block (validated) freed by its owner; its
+            // first user word takes the link.
+            unsafe {
+                wr(b + W, QUICKFREED);
+                wr(b + HDR, self.quick[size / 8]);
+            }
+            self.quick[size / 8] = b;
+            self.cached += 1;
+            return Ok(());
+        }
+        // SAFETY: b is a live block (validated), freed by its owner.
+        unsafe { self.release(b) };
+        Ok(())
+    }
+
+    /// Frees a block from `alloc(size, align)` (the header knows both).
+    ///
+    /// # Safety
+    /// As for [`LinHeap::free`].
+    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free(ptr) }
+    }
+
+    /// Requested size of the live block at `ptr`, or `None`.
+    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+        self.validate(ptr).ok().map(|(_, _, n)| n)
+    }
+
+    /// C `realloc`: null `ptr` allocates, size 0 frees and returns null, on
+    /// failure returns null and leaves `ptr` intact; a refused pointer is
+    /// counted and null returned. Grows in place when the next block is free
+    /// (or the memory can grow behind the heap's last block); shrinks in place.
+    ///
+    /// # Safety
+    /// `ptr` is null or a live pointer returned by this heap.
+    pub unsafe fn realloc(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
+        if ptr.is_null() {
+            return self.malloc(n);
+        }
+        if n == 0 {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.free(ptr) };
+            return null_mut();
+        }
+        let (b, mut size, old) = match self.validate(ptr) {
+            Ok(v) => v,
+            Err(why) => {
+                self.refuse(why);
+                return null_mut();
+            }
+        };
+        if n > MAX_SIZE {
+            return self.fail();
+        }
+        let want = block_for(n);
+        // SAFETY: b is a live block (validated).
+        let flags = unsafe { rd(b) } & FLAGS;
+        if want > size {
+            let next = b + size;
+            // SAFETY: every block is followed by a block or a fence.
+            let w = unsafe { rd(next) };
+            let free_after = if w & INUSE == 0 { w & !FLAGS } else { 0 };
+            if next + free_after == self.fence && size + free_after < want {
+                // last block of the newest region: grow the memory behind it
+                // (grow counts the free block after it)
+                self.grow(want - size);
+            }
+            // SAFETY: as above (grow may have merged new pages into it).
+            let w = unsafe { rd(next) };
+            if w & INUSE == 0 && size + (w & !FLAGS) >= want {
+                // SAFETY: next is a free block on its list.
+                unsafe { self.bins.unlink(next, w & !FLAGS) };
+                size += w & !FLAGS;
+            } else {
+                return self.moved(ptr, n, old, flags);
+            }
+        }
+        // SAFETY: [b, b + size) is this live block, now at least `want` bytes.
+        unsafe {
+            let have = self.carve(b, size, want, flags);
+            wr(b + W, key(ptr as usize, have, have - HDR - n));
+        }
+        self.stats.on_resize(old, n);
+        ptr
+    }
+
+    /// The moving `realloc`: a new block (as aligned as the old one when that
+    /// was over-aligned), the old contents, the old block freed.
+    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, flags: usize) -> *mut u8 {
+        let u = ptr as usize;
+        let align = if flags & ALIGNED != 0 { (u & u.wrapping_neg()).min(MAX_ALIGN) } else { 8 };
+        let new = self.alloc(n, align);
+        if !new.is_null() {
+            // SAFETY: both blocks are live and distinct; the copy fits both;
+            // the old block is freed by its owner (counted once: alloc
+            // counted this realloc in `total`).
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
+                self.stats.on_free(old);
+                self.release(u - HDR);
+            }
+        }
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests;
