@@ -166,25 +166,27 @@ impl<M: LinearMemory> Grow for Pages<M> {
     fn claim(&self, min: usize) -> Option<(*mut u8, usize)> {
         let (next, end) = (self.next.get(), self.end.get());
         let left = end.saturating_sub(next);
-        if left >= min && left > 0 {
+        let (start, stop) = if left >= min && left > 0 {
             self.next.set(end);
-            return self.hand_out(next, end);
-        }
-        match self.grow_bytes(min - left) {
-            // contiguous with what is left of the caller's pages: one region
-            Some((start, new_end)) if left > 0 && start == end => {
-                self.next.set(new_end);
-                self.end.set(new_end);
-                self.hand_out(next, new_end)
+            (next, end)
+        } else {
+            match self.grow_bytes(min - left) {
+                // contiguous with what is left of the caller's pages: one region
+                Some((start, new_end)) if left > 0 && start == end => {
+                    self.next.set(new_end);
+                    self.end.set(new_end);
+                    (next, new_end)
+                }
+                // someone else grew in between: the new pages alone; what is
+                // left of the caller's pages waits for the next claim
+                Some(region) => region,
+                None => {
+                    self.next.set(end);
+                    (next, end)
+                }
             }
-            // someone else grew in between: the new pages alone; what is
-            // left of the caller's pages waits for the next claim
-            Some((start, new_end)) => self.hand_out(start, new_end),
-            None => {
-                self.next.set(end);
-                self.hand_out(next, end)
-            }
-        }
+        };
+        self.hand_out(start, stop)
     }
 
     fn owned_bytes(&self) -> usize {

@@ -24,6 +24,21 @@ impl Stats {
         Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0, invalid_frees: 0 }
     }
 
+    /// Counter number `i`, in the order of the fields above (0 = `live`);
+    /// 0 for any other `i`.
+    #[inline]
+    pub fn field(&self, i: usize) -> usize {
+        match i {
+            0 => self.live,
+            1 => self.total,
+            2 => self.failed,
+            3 => self.in_use,
+            4 => self.peak,
+            5 => self.invalid_frees,
+            _ => 0,
+        }
+    }
+
     /// A block of `size` requested bytes became live.
     #[inline]
     pub fn on_alloc(&mut self, size: usize) {

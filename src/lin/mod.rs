@@ -32,7 +32,8 @@ use tag::{block_for, key, rd, wr, ALIGNED, FLAGS, HDR, INUSE, MIN_BLOCK, PINUSE,
 pub struct LinHeap<G: Grow> {
     pages: G,
     stats: Stats,
-    /// Lowest region start; a user pointer below `lo + HDR` is not ours.
+    /// Lowest region start (0 before the first); a user pointer below
+    /// `lo + HDR` is not ours.
     lo: usize,
     /// Highest fence; a user pointer at or above it is not ours.
     hi: usize,
@@ -56,7 +57,7 @@ const QUICKFREED: usize = 0x5EED_F0FF;
 impl<G: Grow> LinHeap<G> {
     /// An empty heap over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: usize::MAX, hi: 0, fence: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], cached: 0 }
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, fence: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], cached: 0 }
     }
 
     /// Current counters.
@@ -107,24 +108,34 @@ impl<G: Grow> LinHeap<G> {
             return self.fail();
         }
         let size = block_for(n);
-        let wide = align > 8;
-        if !wide && size <= QUICK_MAX {
-            let b = self.quick[size / 8];
-            if b != 0 {
-                // SAFETY: b is a cached block of exactly `size` bytes, its
-                // link in its first user word (`cache`).
-                unsafe {
-                    self.quick[size / 8] = rd(b + HDR);
-                    wr(b + W, key(b + HDR, size, size - HDR - n));
-                }
-                self.cached -= 1;
-                self.stats.on_alloc(n);
-                return (b + HDR) as *mut u8;
+        let q = if align <= 8 && size <= QUICK_MAX { self.quick[size / 8] } else { 0 };
+        let (b, have) = if q != 0 {
+            // SAFETY: q is a cached block of exactly `size` bytes, its link
+            // in its first user word (`try_free`).
+            self.quick[size / 8] = unsafe { rd(q + HDR) };
+            self.cached -= 1;
+            (q, size)
+        } else {
+            match self.place(size, align) {
+                Some(v) => v,
+                None => return self.fail(),
             }
-        }
+        };
+        // SAFETY: [b, b + have) is now a live block of the heap.
+        unsafe { wr(b + W, key(b + HDR, have, have - HDR - n)) };
+        self.stats.on_alloc(n);
+        (b + HDR) as *mut u8
+    }
+
+    /// A new live block of at least `size` bytes whose user part is aligned
+    /// to `align`, from the free lists: `(start, size)`; its key word is
+    /// still to be written.
+    #[inline(never)]
+    fn place(&mut self, size: usize, align: usize) -> Option<(usize, usize)> {
+        let wide = align > 8;
         // room to move the block start up to the alignment, leaving a free block in front
         let extra = if wide { align + MIN_BLOCK } else { 0 };
-        let Some((mut b, mut have)) = self.take(size + extra) else { return self.fail() };
+        let (mut b, mut have) = self.take(size + extra)?;
         let mut flags = INUSE | PINUSE;
         if wide {
             let mut u = (b + HDR + align - 1) & !(align - 1);
@@ -148,12 +159,7 @@ impl<G: Grow> LinHeap<G> {
             flags |= ALIGNED;
         }
         // SAFETY: [b, b + have) is a block taken off the free lists, at least `size` bytes.
-        unsafe {
-            let have = self.carve(b, have, size, flags);
-            wr(b + W, key(b + HDR, have, have - HDR - n));
-        }
-        self.stats.on_alloc(n);
-        (b + HDR) as *mut u8
+        Some((b, unsafe { self.carve(b, have, size, flags) }))
     }
 
     /// A free block of at least `want` bytes, off its list: `(start, size)`.
@@ -304,7 +310,9 @@ impl<G: Grow> LinHeap<G> {
             if len < MIN_BLOCK + HDR {
                 return false;
             }
-            self.lo = self.lo.min(start);
+            if self.lo == 0 || start < self.lo {
+                self.lo = start;
+            }
             (start, PINUSE)
         };
         // SAFETY: [b, fence + HDR) is the new region (plus the old fence):
