@@ -20,7 +20,7 @@ RELEASE  := target/$(TARGET)/release/linalloc.wasm
 # example modules into the tracked tree, and `make test` fails when those
 # differ from a fresh build. A test run never writes a tracked file.
 OUT      ?= build
-DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm
+DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm dist/linalloc-bump.wasm
 EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm
 RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
 DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
@@ -84,6 +84,8 @@ $(OUT)/dist/linalloc-wee.wasm: FORCE | setup
 	$(call build-wasm,wee_alloc,$@)
 $(OUT)/dist/linalloc-checked.wasm: FORCE | setup
 	$(call build-wasm,checked,$@)
+$(OUT)/dist/linalloc-bump.wasm: FORCE | setup
+	$(call build-wasm,bump,$@)
 $(OUT)/bench/linalloc-lol.wasm: FORCE | setup
 	$(call build-wasm,lol_alloc,$@)
 $(OUT)/bench/linalloc-none.wasm: FORCE | setup
@@ -155,7 +157,7 @@ test: setup-test lint build examples test-rust test-miri test-node test-browser
 lint: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --quiet --all-targets --features dlmalloc,talc,checked -- -D warnings
-	@for f in lin talc dlmalloc wee_alloc checked; do \
+	@for f in lin bump talc dlmalloc wee_alloc checked; do \
 	  $(CARGO) clippy --quiet --release --target $(TARGET) --no-default-features --features $$f -- -D warnings || exit 1; done
 
 # The host tests of the unsafe core under Miri, on a pinned nightly (fewer

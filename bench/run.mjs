@@ -29,6 +29,7 @@ const backends = [
   { name: 'dlmalloc', file: 'build/dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
   { name: 'lin', file: 'build/dist/linalloc.wasm', kind: 'default' },
   { name: 'talc', file: 'build/dist/linalloc-talc.wasm', kind: 'selectable' },
+  { name: 'bump', file: 'build/dist/linalloc-bump.wasm', kind: 'arena (frees at reset)' },
   { name: 'wee_alloc', file: 'build/dist/linalloc-wee.wasm', kind: 'legacy' },
   { name: 'lol_alloc', file: 'build/bench/linalloc-lol.wasm', kind: 'bench only' },
   { name: 'dlmalloc-plain', file: 'build/bench/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },
@@ -57,7 +58,7 @@ function measureAll(list) {
       if (NEEDS_REALLOC.has(trace) && !alloc.hasRealloc) out[k][trace] = { skipped: 'no realloc export' };
       else active.push(k);
     });
-    process.stderr.write(`  ${trace}:`);
+    process.stderr.write(`  ${trace} (${active.length} allocators, ${RUNS} rounds + warm-up):`);
     const t0 = performance.now();
     // A module that traps (a peer's bug) is reported for that trace and left
     // out of it; the others go on.
@@ -71,9 +72,24 @@ function measureAll(list) {
         return null;
       }
     };
-    for (const k of active) attempt(k); // warm-up (JIT tiers)
+    // progress: which trace, round and backend is running (one line per
+    // round when stderr is not a terminal)
+    const tty = process.stderr.isTTY;
+    const note = (round, k) => tty && process.stderr.write(`\r  ${trace}: round ${round}/${RUNS} ${list[k].name}`.padEnd(60));
+    for (const k of active) {
+      note(0, k);
+      attempt(k); // warm-up (JIT tiers)
+    }
     const runs = list.map(() => []);
-    for (let i = 0; i < RUNS; i++) for (const k of active) if (!trapped.has(k)) runs[k].push(attempt(k));
+    for (let i = 0; i < RUNS; i++) {
+      for (const k of active) {
+        if (trapped.has(k)) continue;
+        note(i + 1, k);
+        runs[k].push(attempt(k));
+      }
+      if (!tty) process.stderr.write(` ${i + 1}/${RUNS}`);
+    }
+    if (tty) process.stderr.write(`\r  ${trace}:`.padEnd(60) + '\r' + `  ${trace}:`);
     for (const [k, message] of trapped) {
       out[k][trace] = { trapped: message };
       active.splice(active.indexOf(k), 1);
@@ -242,11 +258,32 @@ for (const b of results.backends) {
 }
 
 const jb = results.jsBoundary;
-console.log('\nJS boundary (build/dist/linalloc.wasm, the default: talc)');
+console.log('\nJS boundary (build/dist/linalloc.wasm, the default build)');
 console.log(`  malloc+free pair: loader ${jb.nsPerPair.loader.toFixed(1)} ns, raw exports ${jb.nsPerPair.raw.toFixed(1)} ns, two trivial export calls ${jb.nsPerPair.trivialExportPair.toFixed(1)} ns`);
 console.log(`  loader / raw = ${jb.loaderOverRaw.toFixed(2)}x; raw / trivial calls = ${jb.rawOverTrivial.toFixed(2)}x`);
 console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.recordsMs.loader.toFixed(1)} ms, raw exports + typed arrays ${jb.recordsMs.rawExportsAndTypedArrays.toFixed(1)} ms, plain JS objects ${jb.recordsMs.plainJsObjects.toFixed(1)} ms`);
 console.log(`  loader / raw = ${jb.recordsLoaderOverRaw.toFixed(2)}x; raw / plain JS = ${jb.recordsRawOverJs.toFixed(2)}x`);
+
+// linalloc's default against the best peer (any module given as a peer, e.g.
+// `make bench PEERS=1`): speed against the fastest build of every peer,
+// size against the smallest; a peer built twice is named <peer>-speed / <peer>-size.
+const peerList = results.backends.filter((b) => b.kind === 'peer');
+if (peerList.length) {
+  const lin = results.backends.find((b) => b.kind === 'default');
+  const ok = (m) => m && m.nsPerCall !== undefined && !m.failures;
+  results.vsBestPeer = {};
+  console.log(`\nlinalloc (${lin.name}) vs the best peer (${[...new Set(peerList.map((b) => b.name.replace(/-(speed|size)$/, '')))].join(', ')})`);
+  for (const t of TRACES) {
+    const best = peerList.filter((b) => ok(b.traces[t])).sort((a, b) => a.traces[t].nsPerCall - b.traces[t].nsPerCall)[0];
+    if (!best || !ok(lin.traces[t])) continue;
+    const ratio = lin.traces[t].nsPerCall / best.traces[t].nsPerCall;
+    results.vsBestPeer[t] = { peer: best.name, ratio };
+    console.log(`  ${t.padEnd(8)} ${lin.traces[t].nsPerCall.toFixed(1)} ns vs ${best.name} ${best.traces[t].nsPerCall.toFixed(1)} ns: ${ratio.toFixed(2)}x ${ratio <= 1 ? '(linalloc faster)' : '(peer faster)'}`);
+  }
+  const smallest = [...peerList].sort((a, b) => a.size.raw - b.size.raw)[0];
+  results.vsBestPeer.size = { peer: smallest.name, ratio: lin.size.raw / smallest.size.raw };
+  console.log(`  size     ${lin.size.raw} bytes vs ${smallest.name} ${smallest.size.raw} bytes: ${(lin.size.raw / smallest.size.raw).toFixed(2)}x`);
+}
 
 for (const b of results.backends) for (const t of TRACES) if (b.traces[t].skipped) console.log(`note: ${b.name} ${t}: skipped (${b.traces[t].skipped})`);
 for (const b of results.backends) for (const t of TRACES) if (b.traces[t].trapped) console.log(`note: ${b.name} ${t}: the module trapped (${b.traces[t].trapped})`);

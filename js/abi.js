@@ -48,6 +48,11 @@ export const CHECKED_ABI = Object.freeze({
 /** Extra exports of the checked build (dist/linalloc-checked.wasm). */
 export const CHECKED_EXPORTS = Object.freeze(Object.keys(CHECKED_ABI));
 
+/** The bump build's extra export (dist/linalloc-bump.wasm): frees every block at once. */
+export const BUMP_ABI = Object.freeze({
+  heap_reset: '->',
+});
+
 /**
  * The checked build's fault codes, as `checked_error_code` and `heap_check`
  * return them (the Rust `Fault` enum in src/checked/fault.rs). Each name is

@@ -160,6 +160,19 @@ export class Heap {
     if (this.#tracked !== null) this.#tracked.forget(ptr);
   }
 
+  /**
+   * Bump build only (dist/linalloc-bump.wasm): frees every block at once.
+   * Pointers from before the reset are refused afterwards; Records made
+   * before it must not be used.
+   */
+  reset() {
+    if (typeof this.#raw.heap_reset !== 'function') {
+      throw new TypeError(`heap.reset() needs the bump build (dist/linalloc-bump.wasm); this heap is ${this.build ?? 'not started'}: free its blocks one by one`);
+    }
+    this.#raw.heap_reset();
+    if (this.#tracked !== null) this.#tracked.live.clear();
+  }
+
   /** `n * size` zeroed bytes, or 0 (also on overflow). */
   calloc(n, size) {
     if (n >>> 0 !== n) throw badSize('n', n);

@@ -117,6 +117,8 @@ export class Heap {
   calloc(n: number, size: number): number;
   realloc(ptr: number, size: number): number;
   alignedAlloc(align: number, size: number): number;
+  /** Bump build only: frees every block at once (TypeError on other builds). */
+  reset(): void;
 
   readonly u8: Uint8Array;
   readonly i8: Int8Array;

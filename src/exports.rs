@@ -236,6 +236,16 @@ pub extern "C" fn stats_invalid_frees() -> usize {
     stat(5)
 }
 
+/// Bump build: frees every block at once; the arena starts again at the
+/// bottom of its first region. Pointers from before are refused afterwards.
+#[cfg(feature = "bump")]
+#[no_mangle]
+pub extern "C" fn heap_reset() {
+    if let Some(h) = heap() {
+        h.reset();
+    }
+}
+
 /// Checked build: walks every live block, verifying headers and canaries.
 /// 0 = healthy, else a fault code (see `checked_error_code`).
 #[cfg(feature = "checked")]

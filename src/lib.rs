@@ -29,6 +29,7 @@
 extern crate std;
 
 pub mod backend;
+pub mod bump;
 #[cfg(feature = "checked")]
 pub mod checked;
 pub mod grow;

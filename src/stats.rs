@@ -67,6 +67,13 @@ impl Stats {
         }
     }
 
+    /// Every live block was freed at once (the bump build's reset).
+    #[inline]
+    pub fn on_reset(&mut self) {
+        self.live = 0;
+        self.in_use = 0;
+    }
+
     /// A pointer was refused by `free`/`realloc`.
     #[inline]
     pub fn on_invalid_free(&mut self) {

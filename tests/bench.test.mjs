@@ -15,7 +15,7 @@ test('bench --quick runs every backend and trace; checksums agree', () => {
   execFileSync(process.execPath, [ROOT + 'bench/run.mjs', '--quick', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const r = JSON.parse(readFileSync(out, 'utf8'));
   assert.deepEqual(r.problems, []);
-  assert.deepEqual(r.backends.map((b) => b.name), ['dlmalloc', 'talc', 'wee_alloc', 'lol_alloc', 'dlmalloc-plain']);
+  assert.deepEqual(r.backends.map((b) => b.name), ['dlmalloc', 'lin', 'talc', 'bump', 'wee_alloc', 'lol_alloc', 'dlmalloc-plain']);
   for (const t of ['random', 'small', 'batch', 'grow', 'records']) {
     const sums = new Set(r.backends.filter((b) => !b.traces[t].failures).map((b) => b.traces[t].checksum));
     assert.equal(sums.size, 1, `${t}: one checksum for all backends`);

@@ -111,6 +111,8 @@ test('owner tag and build names', () => {
   new Uint32Array(buf, OWNER_TAG.address, 4).set([OWNER_TAG.magic, 2, 17424, 0]);
   assert.deepEqual(readOwnerTag(buf), { build: 2, name: 'dlmalloc', heapStart: 17424, reserve: 0 });
   assert.equal(buildName(1), 'talc');
+  assert.equal(buildName(7), 'lin');
+  assert.equal(buildName(8), 'bump');
   assert.equal(buildName(0x106), 'checked');
   assert.match(buildName(0x209), /unknown backend 9 \(no quick lists\)/);
 });

@@ -66,27 +66,39 @@ pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(b: &mut B, ptr: *mut u8, old_
 // `lol_alloc` and `none` are bench-only.
 #[cfg(all(
     target_arch = "wasm32",
-    not(any(feature = "lin", feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none", feature = "checked"))
+    not(any(
+        feature = "lin",
+        feature = "bump",
+        feature = "dlmalloc",
+        feature = "wee_alloc",
+        feature = "talc",
+        feature = "lol_alloc",
+        feature = "none",
+        feature = "checked"
+    ))
 ))]
-compile_error!("linalloc: enable one backend feature: lin, dlmalloc, wee_alloc, talc, checked (or, for benchmarks, lol_alloc, none)");
+compile_error!("linalloc: enable one backend feature: lin, bump, dlmalloc, wee_alloc, talc, checked (or, for benchmarks, lol_alloc, none)");
 
 #[cfg(all(
     target_arch = "wasm32",
-    any(feature = "checked", feature = "lin"),
+    any(feature = "checked", feature = "lin", feature = "bump"),
     any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")
 ))]
 compile_error!("linalloc: the checked and lin builds are heaps of their own; build them with --no-default-features --features checked (or lin)");
 
-#[cfg(all(target_arch = "wasm32", feature = "checked", feature = "lin"))]
-compile_error!("linalloc: build the checked heap with --no-default-features --features checked");
+#[cfg(all(target_arch = "wasm32", any(all(feature = "checked", feature = "lin"), all(feature = "bump", any(feature = "checked", feature = "lin")))))]
+compile_error!("linalloc: checked, lin and bump are heaps of their own: build one, with --no-default-features --features <one>");
 
 /// The heap type of this wasm build: linalloc's own heap (the default), the
 /// release [`crate::heap::Heap`] over another backend, or the checked heap.
 #[cfg(all(target_arch = "wasm32", feature = "lin"))]
 pub type Active = crate::lin::LinHeap<crate::grow::Pages<crate::grow::WasmMemory>>;
+/// The heap type of this wasm build: the bump arena.
+#[cfg(all(target_arch = "wasm32", feature = "bump"))]
+pub type Active = crate::bump::BumpHeap<crate::grow::Pages<crate::grow::WasmMemory>>;
 /// The heap type of this wasm build: the release [`crate::heap::Heap`] over
 /// the selected backend, or the checked build's own heap.
-#[cfg(all(target_arch = "wasm32", not(any(feature = "checked", feature = "lin"))))]
+#[cfg(all(target_arch = "wasm32", not(any(feature = "checked", feature = "lin", feature = "bump"))))]
 pub type Active = crate::heap::Heap<Selected>;
 /// The heap type of this wasm build: the release [`crate::heap::Heap`] over
 /// the selected backend, or the checked build's own heap.
@@ -100,7 +112,9 @@ pub fn active(start: usize, end: usize) -> Active {
     return crate::checked::CheckedHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
     #[cfg(feature = "lin")]
     return crate::lin::LinHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
-    #[cfg(not(any(feature = "checked", feature = "lin")))]
+    #[cfg(feature = "bump")]
+    return crate::bump::BumpHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
+    #[cfg(not(any(feature = "checked", feature = "lin", feature = "bump")))]
     return crate::heap::Heap::new(selected(start, end));
 }
 
@@ -133,7 +147,7 @@ pub type Selected = global::NoBackend;
 
 /// The selected backend over the heap's region `[start, end)` of memory 0
 /// (backends that grow memory themselves ignore it).
-#[cfg(all(target_arch = "wasm32", not(any(feature = "checked", feature = "lin"))))]
+#[cfg(all(target_arch = "wasm32", not(any(feature = "checked", feature = "lin", feature = "bump"))))]
 #[allow(unused_variables)]
 pub fn selected(start: usize, end: usize) -> Selected {
     #[cfg(any(feature = "dlmalloc", feature = "talc"))]
@@ -158,6 +172,8 @@ pub const BUILD_ID: u32 = {
         6
     } else if cfg!(feature = "lin") {
         7
+    } else if cfg!(feature = "bump") {
+        8
     } else if cfg!(feature = "talc") {
         1
     } else if cfg!(feature = "dlmalloc") {

@@ -61,6 +61,7 @@ macro_rules! test_heap {
 }
 test_heap!(Heap<B>, B: Backend);
 test_heap!(LinHeap<G>, G: Grow);
+test_heap!(crate::bump::BumpHeap<G>, G: Grow);
 
 /// The heap's pages in a fake memory of 1 page that can grow to `pages`,
 /// starting 1 KiB in (where `__heap_base` would be); with the memory's range.
@@ -113,7 +114,7 @@ fn check(p: *const u8, len: usize, tag: u8) {
     }
 }
 
-fn basics<H: TestHeap>(mut h: H) {
+pub(crate) fn basics<H: TestHeap>(mut h: H) {
     let a = h.malloc(1);
     let b = h.malloc(0);
     let c = h.malloc(0);
@@ -135,7 +136,7 @@ fn basics<H: TestHeap>(mut h: H) {
     assert_eq!((s.live, s.total, s.in_use, s.peak, s.failed), (0, 3, 0, 1, 0));
 }
 
-fn edge_cases<H: TestHeap>(mut h: H) {
+pub(crate) fn edge_cases<H: TestHeap>(mut h: H) {
     assert!(h.malloc(0xFFFF_FFF0).is_null());
     assert!(h.malloc(0xFFFF_FFF8).is_null());
     assert!(h.calloc(0x1_0000, 0x1_0000).is_null());
@@ -207,7 +208,7 @@ fn out_of_memory<H: TestHeap>(mut h: H) {
 
 /// Random trace against a shadow model: no overlap, alignment, contents kept,
 /// every block inside the pages the backend grew.
-fn random_trace<H: TestHeap>(mut h: H, lo: usize, hi: usize, seed: u32, ops: usize) {
+pub(crate) fn random_trace<H: TestHeap>(mut h: H, lo: usize, hi: usize, seed: u32, ops: usize) {
     let mut rng = Rng(seed);
     let mut live: Vec<(usize, usize, u8)> = Vec::new();
     for op in 0..ops {
@@ -344,7 +345,7 @@ fn quick_lists_of_the_release_heap() {
 
 /// Stray pointers that cheap checks can see are refused and counted; the
 /// heap stays intact. (The checked build faults on them instead.)
-fn invalid_frees<H: TestHeap>(mut h: H) {
+pub(crate) fn invalid_frees<H: TestHeap>(mut h: H) {
     let a = h.malloc(100);
     fill(a, 100, 7);
     let mut local = [0u64; 4];
@@ -391,7 +392,7 @@ fn fixed_memory<H: TestHeap>(mut h: H, start: usize, end: usize, pages: usize) {
 
 /// A block freed twice (small, large, over-aligned) is refused and counted,
 /// the counters stay exact, and no block is handed out twice afterwards.
-fn double_frees_are_refused<H: TestHeap>(mut h: H) {
+pub(crate) fn double_frees_are_refused<H: TestHeap>(mut h: H) {
     let keep = h.malloc(64);
     for (size, align) in [(24, 8), (100, 8), (5000, 8), (300_000, 8), (48, 64), (4000, 4096)] {
         let p = h.aligned_alloc(align, size);

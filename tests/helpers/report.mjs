@@ -1,6 +1,7 @@
 // Reliability figures produced by the test suites: each suite records what
-// it ran into test-output/reliability/<name>.json; scripts/reliability.mjs
-// writes them into the README's "Reliability" section.
+// it ran into test-output/reliability/<name>.json (untracked);
+// scripts/reliability.mjs (`make report`, `make fuzz`) merges them into
+// docs/RELIABILITY.md; its FIGURES table says which name feeds which line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -14,6 +14,12 @@ export const BACKENDS = {
   wee_alloc: 'linalloc-wee.wasm',
 };
 
+/** The checked build's drop-in file. */
+export const CHECKED = 'linalloc-checked.wasm';
+
+/** Every release backend, then the checked build, by name. */
+export const WITH_CHECKED = { ...BACKENDS, checked: CHECKED };
+
 // The suites' short names for the counters of heap.stats(); js/abi.js says
 // which export fills which counter.
 const SHORT_STATS = { live: 'liveAllocations', total: 'totalAllocations', failed: 'failedAllocations', inUse: 'inUseBytes', peak: 'peakInUseBytes', heap: 'heapBytes' };

@@ -3,26 +3,33 @@
 //! Each block carries an 8-byte header holding the size asked for, so `free`
 //! and `realloc` can rebuild the `Layout` that Rust allocators need. There are
 //! no statistics and no checks: the point is to measure the allocator itself.
-//! The allocator is picked with one cargo feature (see Cargo.toml).
+//! The allocator is picked with one cargo feature (see Cargo.toml); it is
+//! also the crate's `#[global_allocator]`, which some of them (talc) need to
+//! link and which costs nothing once unused code is dropped.
 #![no_std]
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::null_mut;
 
 #[cfg(feature = "dlmalloc")]
+#[global_allocator]
 static HEAP: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 #[cfg(feature = "talc")]
+#[global_allocator]
 static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[cfg(feature = "rlsf")]
+#[global_allocator]
 static HEAP: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
 
 #[cfg(feature = "wee_alloc")]
+#[global_allocator]
 static HEAP: wee_alloc::WeeAlloc = wee_alloc::WeeAlloc::INIT;
 
 // Sound here: a wasm module without threads has one thread.
 #[cfg(feature = "lol_alloc")]
+#[global_allocator]
 static HEAP: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 

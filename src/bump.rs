@@ -1,0 +1,298 @@
+//! The bump build (`dist/linalloc-bump.wasm`): an arena. `malloc` moves a
+//! pointer up; `free` marks the block freed and gives its bytes back only
+//! when it is the most recent block; `heap_reset` frees everything at once.
+//! For per-frame or per-request lifetimes, where nothing outlives a reset.
+//!
+//! Blocks carry the same 8-byte tag as the default heap (`crate::lin::tag`),
+//! so `free`, `realloc` and `heap_block_size` refuse stray pointers and
+//! double frees the same way, and the stats stay exact.
+//!
+//! ```text
+//!  first ......................... top ................ end
+//!  [tag|block][tag|block][..freed..][tag|last block]    free room
+//! ```
+//!
+//! Regions come from the [`Grow`] seam; when the memory was grown by
+//! someone else in between, the arena moves on to the new region, and the
+//! room left in the old one waits for the next reset (which returns to the
+//! first region).
+
+use crate::grow::Grow;
+use crate::header::{MAX_ALIGN, MAX_SIZE};
+use crate::heap::Rejected;
+use crate::lin::tag::{block_for, key, rd, wr, FLAGS, HDR, INUSE, MIN_BLOCK, SLACK, W};
+use crate::stats::Stats;
+use core::ptr::null_mut;
+
+/// The arena: its page source, counters and the bump pointers.
+pub struct BumpHeap<G: Grow> {
+    pages: G,
+    stats: Stats,
+    /// Lowest address of every region (0 before the first).
+    lo: usize,
+    /// Highest `end` of every region: no block lies at or above it.
+    hi: usize,
+    /// The first region, where a reset starts again.
+    first: (usize, usize),
+    /// Next free byte and end of the current region.
+    top: usize,
+    end: usize,
+    /// Resets so far: part of every block's key, so a block from before a
+    /// reset is no longer a live block.
+    epoch: usize,
+}
+
+impl<G: Grow> BumpHeap<G> {
+    /// An empty arena over `pages`; it claims memory on first use.
+    pub const fn new(pages: G) -> Self {
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: (0, 0), top: 0, end: 0, epoch: 0 }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Bytes of memory the arena's regions span.
+    pub fn heap_bytes(&self) -> usize {
+        self.pages.owned_bytes()
+    }
+
+    /// `size` bytes aligned to 8; null when out of memory.
+    #[inline]
+    pub fn malloc(&mut self, size: usize) -> *mut u8 {
+        self.alloc(size, 8)
+    }
+
+    /// `size` bytes aligned to `align` (a power of two up to 64 KiB); null otherwise.
+    pub fn aligned_alloc(&mut self, align: usize, size: usize) -> *mut u8 {
+        if !align.is_power_of_two() || align > MAX_ALIGN {
+            return self.fail();
+        }
+        self.alloc(size, align)
+    }
+
+    /// `n * size` zeroed bytes; null on overflow or when out of memory.
+    pub fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
+        let Some(total) = n.checked_mul(size) else { return self.fail() };
+        let p = self.malloc(total);
+        if !p.is_null() {
+            // SAFETY: p is a fresh block of at least `total` bytes.
+            unsafe { core::ptr::write_bytes(p, 0, total) };
+        }
+        p
+    }
+
+    #[cold]
+    fn fail(&mut self) -> *mut u8 {
+        self.stats.on_fail();
+        null_mut()
+    }
+
+    /// The key word of a block of this epoch.
+    #[inline]
+    fn key(&self, user: usize, size: usize, slack: usize) -> usize {
+        key(user ^ self.epoch.wrapping_mul(0x9E37_79B9), size, slack)
+    }
+
+    /// Start of a `size`-byte block at or after `top` whose user part is
+    /// aligned to `align`, if it fits in the current region.
+    #[inline]
+    fn room(&self, size: usize, align: usize) -> Option<usize> {
+        let b = (self.top.checked_add(HDR + align - 1)? & !(align - 1)) - HDR;
+        (self.top != 0 && b <= self.end && self.end - b >= size).then_some(b)
+    }
+
+    #[inline(never)]
+    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        if n > MAX_SIZE {
+            return self.fail();
+        }
+        let size = block_for(n);
+        let align = align.max(8);
+        let b = match self.room(size, align) {
+            Some(b) => b,
+            None => {
+                self.extend(size + align);
+                match self.room(size, align) {
+                    Some(b) => b,
+                    None => return self.fail(),
+                }
+            }
+        };
+        self.top = b + size;
+        // SAFETY: [b, b + size) lies in the current region, above every live block.
+        unsafe {
+            wr(b, size | INUSE);
+            wr(b + W, self.key(b + HDR, size, size - HDR - n));
+        }
+        self.stats.on_alloc(n);
+        (b + HDR) as *mut u8
+    }
+
+    /// Makes room for `need` more bytes: the memory grows behind the
+    /// current region, or the arena moves on to a new region (pages grown
+    /// by someone else in between, or what is left of the caller's pages).
+    #[cold]
+    fn extend(&mut self, need: usize) {
+        let Some((start, len)) = self.pages.claim(need) else { return };
+        let (start, end) = (start as usize, start as usize + len);
+        if self.lo == 0 {
+            self.lo = start;
+            self.first = (start, end);
+        } else if self.first.1 == start {
+            self.first.1 = end;
+        }
+        if start != self.end {
+            self.top = start;
+        }
+        self.end = end;
+        self.lo = self.lo.min(start);
+        self.hi = self.hi.max(end);
+    }
+
+    /// `Ok((block start, block size, requested size))` for a live block.
+    #[inline(never)]
+    fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
+        let u = ptr as usize;
+        if u % 8 != 0 {
+            return Err(Rejected::Misaligned);
+        }
+        if u < self.lo + HDR || u >= self.hi {
+            return Err(Rejected::OutsideHeap);
+        }
+        let b = u - HDR;
+        // SAFETY: [b, u) lies inside the regions' span, in the wasm memory.
+        let (w, k) = unsafe { (rd(b), rd(b + W)) };
+        let size = w & !FLAGS;
+        if size < MIN_BLOCK || size > self.hi - b {
+            return Err(Rejected::BadHeader);
+        }
+        let slack = k & SLACK;
+        if k != self.key(u, size, slack) || slack > size - HDR {
+            return Err(Rejected::BadHeader);
+        }
+        if w & INUSE == 0 {
+            return Err(Rejected::DoubleFree);
+        }
+        Ok((b, size, size - HDR - slack))
+    }
+
+    #[cold]
+    fn refuse(&mut self, why: Rejected) -> Rejected {
+        self.stats.on_invalid_free();
+        why
+    }
+
+    /// Frees a block: counted at once, its bytes reused only when it is the
+    /// most recent block (else at the next reset). False when refused.
+    ///
+    /// # Safety
+    /// `ptr` is null or a pointer returned by this arena.
+    #[inline]
+    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.try_free(ptr) }.is_ok()
+    }
+
+    /// [`BumpHeap::free`], saying why a pointer was refused.
+    ///
+    /// # Safety
+    /// As for [`BumpHeap::free`].
+    #[inline(never)]
+    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
+        if ptr.is_null() {
+            return Ok(());
+        }
+        let (b, size, n) = self.validate(ptr).map_err(|why| self.refuse(why))?;
+        self.stats.on_free(n);
+        // SAFETY: b is a live block (validated); its tag keeps the key, so a
+        // second free sees a freed block.
+        unsafe { wr(b, size) };
+        if b + size == self.top {
+            self.top = b;
+        }
+        Ok(())
+    }
+
+    /// Frees a block from `alloc(size, align)`.
+    ///
+    /// # Safety
+    /// As for [`BumpHeap::free`].
+    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free(ptr) }
+    }
+
+    /// Requested size of the live block at `ptr`, or `None`.
+    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+        self.validate(ptr).ok().map(|(_, _, n)| n)
+    }
+
+    /// C `realloc`. The most recent block grows and shrinks in place (the
+    /// memory grows behind it when it can); another block moves unless the
+    /// new size fits its block.
+    ///
+    /// # Safety
+    /// `ptr` is null or a live pointer returned by this arena.
+    pub unsafe fn realloc(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
+        if ptr.is_null() {
+            return self.malloc(n);
+        }
+        if n == 0 {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.free(ptr) };
+            return null_mut();
+        }
+        let (b, size, old) = match self.validate(ptr) {
+            Ok(v) => v,
+            Err(why) => {
+                self.refuse(why);
+                return null_mut();
+            }
+        };
+        if n > MAX_SIZE {
+            return self.fail();
+        }
+        let want = block_for(n);
+        if b + size == self.top && want > self.end - b {
+            // the most recent block: grow the region behind it
+            self.extend(want - (self.end - b));
+        }
+        let last = b + size == self.top;
+        let fits = if last { want <= self.end - b } else { want <= size && size - HDR - n <= SLACK };
+        if !fits {
+            let new = self.malloc(n);
+            if !new.is_null() {
+                // SAFETY: both blocks are live and distinct; the copy fits both.
+                unsafe { core::ptr::copy_nonoverlapping(ptr, new, old.min(n)) };
+                // SAFETY: ptr is live (validated); counted once in `total` by malloc.
+                unsafe { self.free(ptr) };
+            }
+            return new;
+        }
+        let size = if last { want } else { size };
+        if last {
+            self.top = b + size;
+        }
+        // SAFETY: [b, b + size) is this live block's room.
+        unsafe {
+            wr(b, size | INUSE);
+            wr(b + W, self.key(ptr as usize, size, size - HDR - n));
+        }
+        self.stats.on_resize(old, n);
+        ptr
+    }
+
+    /// Frees every block at once: the arena starts again at its first region.
+    pub fn reset(&mut self) {
+        if self.lo != 0 {
+            (self.top, self.end) = self.first;
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        self.stats.on_reset();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The bump arena: the shared heap tests that fit an arena (it frees only
+//! the most recent block before a reset), and its own promises.
+//!
+//! SAFETY (every `unsafe` block in this file): pointers handed to the arena
+//! were returned by it and are live, except where a test passes a freed,
+//! reset or stray pointer to check that it is refused.
+
+use super::BumpHeap;
+use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
+use crate::heap::tests::{self as shared, fake_memory};
+use crate::heap::Rejected;
+
+fn arena(pages: usize) -> (BumpHeap<Pages<FakeMemory>>, usize, usize) {
+    let (p, lo, hi) = fake_memory(pages);
+    (BumpHeap::new(p), lo, hi)
+}
+
+#[test]
+fn shared_basics_edge_cases_and_refusals() {
+    shared::basics(arena(64).0);
+    shared::edge_cases(arena(64).0);
+    shared::invalid_frees(arena(64).0);
+    shared::double_frees_are_refused(arena(64).0);
+}
+
+#[test]
+fn shared_random_trace() {
+    for seed in [7, 0xBADC0DE] {
+        let (h, lo, hi) = arena(1024);
+        shared::random_trace(h, lo, hi, seed, crate::scaled(10_000));
+    }
+}
+
+#[test]
+fn the_most_recent_block_rolls_back() {
+    let (mut h, _, _) = arena(4);
+    let a = h.malloc(100);
+    let b = h.malloc(100);
+    unsafe { h.free(b) };
+    assert_eq!(h.malloc(100), b, "freeing the last block gives its bytes back");
+    unsafe { h.free(a) };
+    let c = h.malloc(100);
+    assert!(c > b, "a freed block below the top waits for the reset");
+    assert_eq!(h.stats().live, 2);
+}
+
+#[test]
+fn reset_frees_everything_and_refuses_old_pointers() {
+    let (mut h, _, _) = arena(4);
+    let first = h.malloc(24);
+    let blocks: std::vec::Vec<_> = (0..1000).map(|_| h.malloc(100)).collect();
+    assert!(blocks.iter().all(|p| !p.is_null()));
+    let before = h.heap_bytes();
+    h.reset();
+    assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
+    assert_eq!(h.stats().total, 1001, "totals survive a reset");
+    assert_eq!(h.block_size(blocks[10]), None, "a block from before the reset is not live");
+    assert_eq!(unsafe { h.try_free(blocks[10]) }, Err(Rejected::BadHeader));
+    assert_eq!(h.stats().live, 0, "a stale free changes nothing");
+    // the same memory again, not more
+    assert_eq!(h.malloc(24), first);
+    for _ in 0..999 {
+        assert!(!h.malloc(100).is_null());
+    }
+    assert_eq!(h.heap_bytes(), before);
+}
+
+#[test]
+fn the_last_block_grows_in_place_with_the_memory() {
+    let (mut h, _, _) = arena(64);
+    let mut p = h.malloc(16);
+    let first = p;
+    let mut size = 32;
+    while size <= 1 << 20 {
+        p = unsafe { h.realloc(p, size) };
+        assert_eq!(p, first, "moved at {size}");
+        size *= 2;
+    }
+    assert_eq!(h.block_size(p), Some(1 << 20));
+    // a block below the top moves when it grows, keeps its bytes
+    let q = h.malloc(8);
+    unsafe { p.write(42) };
+    let r = unsafe { h.realloc(p, 2 << 20) };
+    assert!(r > q);
+    assert_eq!(unsafe { r.read() }, 42);
+    assert_eq!(h.stats().live, 2);
+}
+
+#[test]
+fn a_fixed_memory_fills_and_refills_after_reset() {
+    let mem = FakeMemory::new(2, 2);
+    let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let mut n = 0;
+    while !h.malloc(1000).is_null() {
+        n += 1;
+    }
+    let block = crate::lin::tag::block_for(1000);
+    assert!(n * block >= 2 * PAGE - 1024 - block, "{n} blocks of {block} bytes");
+    assert!(h.stats().failed >= 1);
+    h.reset();
+    let mut again = 0;
+    while !h.malloc(1000).is_null() {
+        again += 1;
+    }
+    assert_eq!(again, n);
+    assert_eq!(mem.pages(), 2);
+}

@@ -1,0 +1,104 @@
+// The bump build (dist/linalloc-bump.wasm): an arena with the whole ABI and
+// heap_reset. Raw exports and the loader, on growable and fixed memories.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { load } from '../js/linalloc.js';
+import { instantiate, Rng, Shadow } from './helpers/support.mjs';
+
+const FILE = 'linalloc-bump.wasm';
+const bytes = () => readFileSync(new URL(`../dist/${FILE}`, import.meta.url));
+
+describe('bump build', () => {
+  test('random allocations keep their bytes, never overlap, stats exact; reset frees all', () => {
+    for (const seed of [1, 0xC0FFEE, 0x5EED]) {
+      const h = instantiate(FILE, { initial: 2, maximum: 2048 });
+      const rng = new Rng(seed);
+      const shadow = new Shadow(h.u8, `seed ${seed}`);
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 3000; i++) {
+          const r = rng.below(10);
+          const ptrs = [...shadow.live.keys()];
+          if (r < 6 || ptrs.length === 0) {
+            const size = rng.below(r === 0 ? 20000 : 300);
+            const align = r === 1 ? 1 << (3 + rng.below(10)) : 8;
+            const p = (align > 8 ? h.x.aligned_alloc(align, size) : h.x.malloc(size)) >>> 0;
+            shadow.add(p, size, rng.next() & 0xff, align);
+          } else if (r < 9) {
+            const p = ptrs[rng.below(ptrs.length)];
+            shadow.verify(p);
+            assert.equal(h.x.try_free(p), 0);
+            shadow.live.delete(p);
+          } else {
+            const p = ptrs[rng.below(ptrs.length)];
+            const b = shadow.live.get(p);
+            shadow.verify(p);
+            const size = 1 + rng.below(5000);
+            const q = h.x.realloc(p, size) >>> 0;
+            assert.notEqual(q, 0);
+            shadow.live.delete(p);
+            const keep = Math.min(size, b.size);
+            const m = h.u8();
+            for (let k = 0; k < keep; k++) assert.equal(m[q + k], (b.tag + k) & 0xff, `seed ${seed}: realloc lost byte ${k}`);
+            shadow.add(q, size, b.tag, 8);
+          }
+        }
+        shadow.checkDisjoint();
+        shadow.verifyAll();
+        assert.equal(h.x.stats_live_allocations(), shadow.live.size);
+        assert.equal(h.x.stats_in_use_bytes() >>> 0, [...shadow.live.values()].reduce((a, b) => a + b.size, 0));
+        const old = [...shadow.live.keys()];
+        h.x.heap_reset();
+        assert.equal(h.x.stats_live_allocations(), 0);
+        assert.equal(h.x.stats_in_use_bytes(), 0);
+        for (const p of old.slice(0, 50)) {
+          assert.equal(h.x.heap_block_size(p) >>> 0, 0xffffffff, 'a block from before the reset is not live');
+          assert.notEqual(h.x.try_free(p), 0, 'a free after the reset is refused');
+        }
+        assert.equal(h.x.stats_live_allocations(), 0);
+        shadow.live.clear();
+      }
+    }
+  });
+
+  test('a fixed memory fills, fails cleanly, and refills to the same count after reset', () => {
+    for (const pages of [1, 2, 17]) {
+      const h = instantiate(FILE, { initial: pages, maximum: pages });
+      const count = () => {
+        let n = 0;
+        while (h.x.malloc(1000) !== 0) n++;
+        return n;
+      };
+      const first = count();
+      assert.ok(first * 1008 >= (pages * 65536 - 17408) * 0.95, `${pages} pages: only ${first} blocks`);
+      assert.ok(h.x.stats_failed_allocations() >= 1);
+      h.x.heap_reset();
+      assert.equal(count(), first, `${pages} pages: after reset`);
+      assert.equal(h.memory.buffer.byteLength, pages * 65536, 'a fixed memory never grows');
+    }
+  });
+
+  test('the most recent block grows in place; a double free is refused', () => {
+    const h = instantiate(FILE, { initial: 1, maximum: 256 });
+    let p = h.x.malloc(16);
+    const first = p;
+    for (let size = 32; size <= 1 << 20; size *= 2) p = h.x.realloc(p, size);
+    assert.equal(p, first, 'never moved');
+    assert.equal(h.x.try_free(p), 0);
+    assert.equal(h.x.try_free(p), 2, 'double free');
+    assert.equal(h.x.stats_invalid_frees(), 1);
+  });
+
+  test('loader: heap.reset() on the bump build, a TypeError on others', async () => {
+    const heap = await load(bytes());
+    assert.equal(heap.build, 'bump');
+    const r = heap.createRecord(1, 2, 3);
+    assert.equal(r.id, 1);
+    heap.reset();
+    assert.equal(heap.stats().liveAllocations, 0);
+    assert.throws(() => heap.free(r.ptr), RangeError, 'a pointer from before the reset');
+    const other = await load(readFileSync(new URL('../dist/linalloc.wasm', import.meta.url)));
+    other.malloc(8);
+    assert.throws(() => other.reset(), { name: 'TypeError', message: /bump build.*lin/ });
+  });
+});
