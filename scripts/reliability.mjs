@@ -12,7 +12,9 @@ const read = (n) => (existsSync(`${DIR}${n}.json`) ? JSON.parse(readFileSync(`${
 const n = (x) => x.toLocaleString('en');
 const counts = (o) => Object.entries(o).map(([k, v]) => `${k} ${n(v)}`).join(', ');
 
-// key -> (figures) => text, in the order the document lists them
+// key -> [the file a suite recorded (report(name) in tests/), (figures) => text],
+// in the order the document lists them. A text that comes out empty (e.g. a
+// run filtered down to no scenario) keeps the earlier line.
 const FIGURES = {
   'Differential fuzzing': ['fuzz', (f) => `seed ${f.seed}: ${Object.entries(f.operationsPerTarget).map(([m, k]) => `${n(k)} operations on \`${m}\``).join(', ')}; no discrepancy with the shadow model; the same seed gives the same pointers and stats.`],
   'Long fuzzing': ['fuzz-long', (f) => `\`make fuzz SECONDS=${f.seconds}\`: ${Object.entries(f.operations).map(([m, k]) => `${n(k)} on \`${m}\``).join(', ')}.`],
@@ -20,9 +22,9 @@ const FIGURES = {
   'Checked-build misuse matrix': ['checked-matrix', (f) => `${f.cells} cells (misuse kind × small/large/over-aligned block × detection point), each the expected error class and code about the right block, the heap usable afterwards.`],
   'Random-overrun fuzz': ['checked-matrix', (f) => f.fuzz && `seed ${f.fuzz.seed}: ${n(f.fuzz.trials)} trials, each watched for hangs from another thread: no raw RuntimeError, no hang; ${n(f.fuzz.normal)} ran normally; trials that met each error: ${counts(f.fuzz.byCode)}.`],
   'Long random-overrun fuzz': ['overrun-long', (f) => `\`make fuzz SECONDS=${f.seconds}\`, seed ${f.seed}: ${n(f.trials)} trials, no failure; ${n(f.normal)} ran normally; trials that met each error: ${counts(f.byCode)}.`],
-  'Out of memory': ['reliability', (f) => `${f.oom.length} scenarios (every backend and the checked build at maxima of ${[...new Set(f.oom.map((o) => o.maximum))].join(', ')} pages): \`malloc\` returns 0 and is counted, \`realloc\` failure leaves the block intact, \`calloc(0x10000, 0x10000)\` and \`malloc(0xFFFFFFF8)\` return 0. Freed space fits the same sizes again: ${f.oom.map((o) => `${o.backend}@${o.maximum}: ${o.refitted}/${o.blocks}`).join(', ')}.`],
-  'The whole 4 GiB': ['reliability', (f) => `${f.fourGiB.map((g) => `${g.backend}: ${g.blocks} blocks up to 0x${g.topAddress.toString(16)}, a record at 0x${g.recordAt.toString(16)}`).join('; ')}.`],
-  'Hostile input to the loader': ['reliability', (f) => `${f.hostile.cases} random, truncated and bit-flipped modules: ${counts(f.hostile.outcomes)}; never an uncaught engine error from \`load()\`. API misuse: ${f.misuse} kinds of bad arguments, each a TypeError/RangeError with nothing allocated or freed.`],
+  'Out of memory': ['out-of-memory', (f) => f.oom?.length && `${f.oom.length} scenarios (every backend and the checked build at maxima of ${[...new Set(f.oom.map((o) => o.maximum))].join(', ')} pages): \`malloc\` returns 0 and is counted, \`realloc\` failure leaves the block intact, \`calloc(0x10000, 0x10000)\` and \`malloc(0xFFFFFFF8)\` return 0. Freed space fits the same sizes again: ${f.oom.map((o) => `${o.backend}@${o.maximum}: ${o.refitted}/${o.blocks}`).join(', ')}.`],
+  'The whole 4 GiB': ['four-gib', (f) => f.fourGiB?.length && `${f.fourGiB.map((g) => `${g.backend}: ${g.blocks} blocks up to 0x${g.topAddress.toString(16)}, a record at 0x${g.recordAt.toString(16)}`).join('; ')}.`],
+  'Hostile input to the loader': ['hostile-input', (f) => f.hostile?.cases && `${f.hostile.cases} random, truncated and bit-flipped modules: ${counts(f.hostile.outcomes)}; never an uncaught engine error from \`load()\`. API misuse: ${f.misuse} kinds of bad arguments, each a TypeError/RangeError with nothing allocated or freed.`],
 };
 
 // the lines already in the document, by key

@@ -4,7 +4,7 @@
 //! sees addresses above 2 GiB as negative i32, normalise with `>>> 0`);
 //! 0 means failure.
 
-use crate::backend::{active, Active, BUILD_ID};
+use crate::backend::{Active, BUILD_ID};
 use crate::grow::WasmMemory;
 use crate::heap::Rejected;
 use crate::owner;
@@ -47,7 +47,7 @@ fn start() -> Option<&'static mut Active> {
     // SAFETY: memory 0 is this module's; above __heap_base (and the
     // reservation) it belongs to the heap; every instance of BUILD_ID keeps
     // a Active at the tag's state address.
-    let state = unsafe { owner::start(WasmMemory, BUILD_ID, heap_base, active) }.ok()?;
+    let state = unsafe { owner::start(WasmMemory, BUILD_ID, heap_base, |p, a, b| crate::backend::init_active(p, a, b)) }.ok()?;
     // SAFETY: as in `heap`.
     Some(unsafe { &mut *(state as *mut Active) })
 }

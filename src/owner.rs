@@ -105,15 +105,17 @@ pub fn reserve<M: LinearMemory>(mem: M, build: u32, end: usize) -> bool {
 }
 
 /// Starts `build`'s heap in `mem`: the state goes at the heap start (above
-/// `heap_base` and any reservation, memory-relative), `init` builds it from
-/// the region `[after the state, end of memory)` and the tag is written.
+/// `heap_base` and any reservation, memory-relative), `init(state, start,
+/// end)` writes it there for the region `[after the state, end of memory)`
+/// and the tag is written.
 /// Returns the state's address.
 ///
 /// # Safety
 /// `mem` is the memory this code runs on (or a test's fake); nothing else
 /// uses it above `heap_base`/the reservation; `S` is the type every
-/// instance of `build` keeps at a tag's state address.
-pub unsafe fn start<M: LinearMemory, S>(mem: M, build: u32, heap_base: usize, init: impl FnOnce(usize, usize) -> S) -> Result<usize, Refused> {
+/// instance of `build` keeps at a tag's state address; `init` writes a
+/// whole `S` at the pointer it gets.
+pub unsafe fn start<M: LinearMemory, S>(mem: M, build: u32, heap_base: usize, init: impl FnOnce(*mut S, usize, usize)) -> Result<usize, Refused> {
     let t = read(mem);
     if t.build != 0 && t.build != build {
         return Err(Refused::Foreign);
@@ -130,10 +132,9 @@ pub unsafe fn start<M: LinearMemory, S>(mem: M, build: u32, heap_base: usize, in
         let prev = mem.grow(n).ok_or(Refused::NoRoom)?;
         end = (base + (prev + n) * PAGE).min(crate::grow::END_LIMIT);
     }
-    let state = init(first, end);
-    // SAFETY: [start, first) lies in the memory, belongs to no one else
-    // (caller contract) and is aligned for S (ALIGN >= align_of::<S>(), asserted by tests).
-    unsafe { (start as *mut S).write(state) };
+    // [start, first) lies in the memory, belongs to no one else (caller
+    // contract) and is aligned for S (ALIGN >= align_of::<S>(), asserted by tests).
+    init(start as *mut S, first, end);
     write(mem, Tag { build, state: start - base, reserve: t.reserve });
     Ok(start)
 }
@@ -156,9 +157,9 @@ mod tests {
         let mut seen = (0, 0);
         // SAFETY: a fresh fake memory nobody else uses.
         let s = unsafe {
-            start(mem, 7, 1000, |a, b| {
+            start(mem, 7, 1000, |p: *mut u64, a, b| {
                 seen = (a, b);
-                42u64
+                p.write(42)
             })
         }
         .unwrap();
@@ -168,10 +169,10 @@ mod tests {
         assert_eq!(read(mem).state, 1008, "the tag holds memory offsets");
         // same build again: the same state, not a new one
         // SAFETY: as above.
-        assert_eq!(unsafe { start(mem, 7, 1000, |_, _| -> u64 { panic!("re-initialised") }) }, Ok(s));
+        assert_eq!(unsafe { start(mem, 7, 1000, |_: *mut u64, _, _| panic!("re-initialised")) }, Ok(s));
         // another build: refused
         // SAFETY: as above.
-        assert_eq!(unsafe { start(mem, 8, 1000, |_, _| 0u64) }, Err(Refused::Foreign));
+        assert_eq!(unsafe { start(mem, 8, 1000, |p: *mut u64, _, _| p.write(0)) }, Err(Refused::Foreign));
         assert_eq!(state(mem, 8), None);
         assert!(!reserve(mem, 7, 4096), "too late once started");
     }
@@ -184,7 +185,7 @@ mod tests {
         assert!(!reserve(mem, 9, 100), "another build cannot reserve in a tagged memory");
         assert!(!reserve(mem, 7, 9 * PAGE), "beyond the maximum");
         // SAFETY: a fresh fake memory.
-        let s = unsafe { start(mem, 7, 1000, |_, _| 0u32) }.unwrap();
+        let s = unsafe { start(mem, 7, 1000, |p: *mut u32, _, _| p.write(0)) }.unwrap();
         assert_eq!(s, mem.base() + 3 * PAGE + 16);
         assert_eq!(read(mem).reserve, 3 * PAGE + 5);
     }
@@ -196,7 +197,7 @@ mod tests {
         unsafe { ((mem.base() + TAG_ADDR) as *mut u32).write(0x1234_5678) };
         assert_eq!(read(mem).build, 0);
         // SAFETY: a fresh fake memory.
-        assert_eq!(unsafe { start(mem, 7, PAGE - 8, |_, _| [0u64; 4]) }, Err(Refused::NoRoom));
+        assert_eq!(unsafe { start(mem, 7, PAGE - 8, |p: *mut [u64; 4], _, _| p.write([0; 4])) }, Err(Refused::NoRoom));
         assert_eq!(read(mem).build, 0, "nothing written when refused");
     }
 }

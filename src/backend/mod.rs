@@ -105,17 +105,31 @@ pub type Active = crate::heap::Heap<Selected>;
 #[cfg(all(target_arch = "wasm32", feature = "checked"))]
 pub type Active = crate::checked::CheckedHeap<crate::grow::Pages<crate::grow::WasmMemory>>;
 
-/// This build's heap over the region `[start, end)` of memory 0.
+/// Writes this build's heap over the region `[start, end)` of memory 0 at `p`.
+///
+/// # Safety
+/// `p` is valid for writing an `Active`.
 #[cfg(target_arch = "wasm32")]
-pub fn active(start: usize, end: usize) -> Active {
-    #[cfg(feature = "checked")]
-    return crate::checked::CheckedHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
+pub unsafe fn init_active(p: *mut Active, start: usize, end: usize) {
+    let pages = crate::grow::Pages::new(crate::grow::WasmMemory, start, end);
+    // SAFETY: caller contract.
     #[cfg(feature = "lin")]
-    return crate::lin::LinHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
+    return unsafe { crate::lin::LinHeap::init_at(p, pages) };
+    // SAFETY: caller contract.
+    #[cfg(not(feature = "lin"))]
+    return unsafe { p.write(active(pages)) };
+}
+
+/// This build's heap over `pages` (the region `[start, end)` of memory 0).
+#[cfg(all(target_arch = "wasm32", not(feature = "lin")))]
+#[allow(unused_variables)]
+fn active(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Active {
+    #[cfg(feature = "checked")]
+    return crate::checked::CheckedHeap::new(pages);
     #[cfg(feature = "bump")]
-    return crate::bump::BumpHeap::new(crate::grow::Pages::new(crate::grow::WasmMemory, start, end));
+    return crate::bump::BumpHeap::new(pages);
     #[cfg(not(any(feature = "checked", feature = "lin", feature = "bump")))]
-    return crate::heap::Heap::new(selected(start, end));
+    return crate::heap::Heap::new(selected(pages));
 }
 
 #[cfg(all(
@@ -145,13 +159,11 @@ pub type Selected = global::GlobalAllocBackend<lol_alloc::FreeListAllocator>;
 #[cfg(all(target_arch = "wasm32", feature = "none"))]
 pub type Selected = global::NoBackend;
 
-/// The selected backend over the heap's region `[start, end)` of memory 0
-/// (backends that grow memory themselves ignore it).
+/// The selected backend over the heap's pages (backends that grow memory
+/// themselves ignore them).
 #[cfg(all(target_arch = "wasm32", not(any(feature = "checked", feature = "lin", feature = "bump"))))]
 #[allow(unused_variables)]
-pub fn selected(start: usize, end: usize) -> Selected {
-    #[cfg(any(feature = "dlmalloc", feature = "talc"))]
-    let pages = crate::grow::Pages::new(crate::grow::WasmMemory, start, end);
+pub fn selected(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Selected {
     #[cfg(feature = "dlmalloc")]
     return dl::DlBackend::new(pages);
     #[cfg(feature = "talc")]

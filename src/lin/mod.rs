@@ -60,6 +60,20 @@ impl<G: Grow> LinHeap<G> {
         Self { pages, stats: Stats::new(), lo: 0, hi: 0, fence: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], cached: 0 }
     }
 
+    /// Writes an empty heap over `pages` at `p`: all zero but the pages, so
+    /// it costs one fill instead of building the (kilobyte) value first.
+    ///
+    /// # Safety
+    /// `p` is valid for writing a `LinHeap`.
+    pub unsafe fn init_at(p: *mut Self, pages: G) {
+        // SAFETY: caller contract; all-zero is `new`'s value for every field
+        // but `pages`, which is written next.
+        unsafe {
+            p.write_bytes(0, 1);
+            core::ptr::addr_of_mut!((*p).pages).write(pages);
+        }
+    }
+
     /// Current counters.
     pub fn stats(&self) -> Stats {
         self.stats

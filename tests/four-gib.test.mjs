@@ -1,0 +1,175 @@
+// The whole 4 GiB of a wasm32 memory (maximum 65536 pages) on the real
+// dist/*.wasm: pointers above 2 GiB work through the raw exports and the
+// loader's helpers, the heap reaches the last page, and several fill patterns
+// on every backend and the checked build leave no block below the heap,
+// overlapping or damaged. Records figures.fourGiB
+// (test-output/reliability/four-gib.json) for docs/RELIABILITY.md.
+// `SEED=n node --test tests/four-gib.test.mjs` replays the patterns' seed.
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { load } from '../js/linalloc.js';
+import { readOwnerTag } from '../js/wasm-info.js';
+import { BACKENDS, DIST, WITH_CHECKED, Rng, instantiate } from './helpers/support.mjs';
+import { PAGE, fillUntilFull } from './helpers/exhaust.mjs';
+import { report } from './helpers/report.mjs';
+
+const SEED = Number(process.env.SEED ?? 0x5eed) >>> 0;
+const figures = { fourGiB: [] };
+after(() => report('four-gib', figures));
+
+describe('the whole 4 GiB through the raw exports', () => {
+  for (const [backend, file] of Object.entries(BACKENDS)) {
+    test(`${backend}: pointers above 2 GiB work and the heap reaches the top`, () => {
+      const h = instantiate(file, { initial: 1, maximum: 65536 });
+      const big = 0x0ff0_0000; // ~255 MiB
+      const blocks = fillUntilFull(h.malloc, [big]).map(([p]) => p);
+      const top = Math.max(...blocks) + big;
+      assert.ok(top > 0xf000_0000, `heap stopped at ${top.toString(16)}`);
+      assert.ok(blocks.some((b) => b >= 0x8000_0000), 'some block lies above 2 GiB');
+      const m = h.u8();
+      for (const b of blocks) { m[b] = 0xa5; m[b + big - 1] = 0x5a; }
+      for (const b of blocks) assert.deepEqual([m[b], m[b + big - 1]], [0xa5, 0x5a]);
+      const hi = blocks.find((b) => b >= 0x8000_0000);
+      h.x.free(hi);
+      const rec = h.x.createRecord(7, 1.25, -2.5) >>> 0;
+      assert.ok(rec >= 0x8000_0000, 'record placed above 2 GiB');
+      const dv = new DataView(h.memory.buffer);
+      assert.deepEqual([dv.getUint32(rec, true), dv.getFloat64(rec + 8, true), dv.getFloat64(rec + 16, true)], [7, 1.25, -2.5]);
+    });
+  }
+});
+
+describe('the whole 4 GiB through the loader', () => {
+  for (const [backend, file] of Object.entries(BACKENDS)) {
+    test(`${backend}: blocks reach the last page; helpers and records work above 2 GiB`, async () => {
+      const heap = await load(DIST + file, { initial: 1, maximum: 65536 });
+      const blocks = [];
+      // past 2 GiB with big blocks, then the helpers allocate up there
+      while (heap.stats().pages < 32768 + 16) {
+        const p = heap.malloc(255 << 20);
+        assert.notEqual(p, 0, `malloc(255 MiB) failed at ${heap.stats().pages} pages`);
+        blocks.push([p, 255 << 20]);
+      }
+      // (a backend may first use leftovers below 2 GiB: keep those blocks and retry)
+      const high = (make, ptrOf = (v) => v) => {
+        for (let i = 0; i < 1_000_000; i++) {
+          const v = make();
+          if (ptrOf(v) > 2 ** 31) return v;
+        }
+        assert.fail('no helper block above 2 GiB');
+      };
+      const s = high(() => heap.writeString('top of memory'));
+      const r = high(() => heap.createRecord(4242, -0.125, 3e200), (rec) => rec.ptr);
+      const a = high(() => heap.writeArray(new Float64Array([1.5, -2.5])));
+      // then everything that fits, up to the last page
+      fillUntilFull((n) => heap.malloc(n), [255 << 20, 1 << 20, 4096, 64], undefined, blocks);
+      const top = Math.max(...blocks.map(([p, sz]) => p + sz));
+      assert.ok(top > 2 ** 32 - PAGE, `highest block ends at 0x${top.toString(16)}, not in the last page`);
+      assert.equal(heap.stats().pages, 65536);
+      const m = heap.u8;
+      for (const [p, sz] of blocks) { m[p] = 0xa5; m[p + sz - 1] = 0x5a; }
+      for (const [p, sz] of blocks) assert.deepEqual([m[p], m[p + sz - 1]], [0xa5, 0x5a]);
+      assert.equal(heap.readString(s), 'top of memory');
+      assert.deepEqual(r.toJSON(), { ptr: r.ptr, id: 4242, x: -0.125, y: 3e200 });
+      assert.deepEqual([...heap.readArray(Float64Array, a, 2)], [1.5, -2.5]);
+      figures.fourGiB.push({ backend, blocks: blocks.length, topAddress: top, recordAt: r.ptr });
+    });
+  }
+});
+
+/** Head and tail words of a block: enough to see overlap and damage over 4 GiB quickly. */
+function stamp(u32, p, size, tag) {
+  if (size >= 4) u32[p >>> 2] = tag;
+  if (size >= 8) u32[(p + size - 4) >>> 2] = ~tag >>> 0;
+}
+function intact(u32, p, size, tag) {
+  return (size < 4 || u32[p >>> 2] === tag) && (size < 8 || u32[(p + size - 4) >>> 2] === ~tag >>> 0);
+}
+
+// Each pattern yields { size } (the answer: did malloc succeed) or { free: true }.
+const PATTERNS = {
+  'fill-and-halve': function* () {
+    for (let size = 16 << 20; size >= 8;) {
+      const ok = yield { size };
+      if (!ok) size >>>= 1;
+    }
+  },
+  'big blocks, then random small sizes with frees': function* (rng) {
+    while (yield { size: 64 << 20 });
+    let fails = 0;
+    for (let i = 0; i < 300_000 && fails < 2000; i++) {
+      if (rng.below(100) < 30) yield { free: true };
+      else fails = (yield { size: 8 + rng.below(4096) }) ? 0 : fails + 1;
+    }
+  },
+  'random mix to exhaustion': function* (rng) {
+    let fails = 0;
+    for (let i = 0; i < 400_000 && fails < 200; i++) {
+      if (rng.below(100) < 20) yield { free: true };
+      else fails = (yield { size: Math.floor(2 ** (3 + rng.below(2300) / 100)) }) ? 0 : fails + 1;
+    }
+  },
+};
+
+describe('the whole 4 GiB, several patterns', () => {
+  for (const [name, file] of Object.entries(WITH_CHECKED)) {
+    for (const [pattern, gen] of Object.entries(PATTERNS)) {
+      test(`${name}, ${pattern}: no block below the heap or overlapping, contents and stats intact`, { timeout: 300_000 }, (t) => {
+        let memory;
+        try {
+          memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+        } catch {
+          t.skip('this engine cannot reserve 4 GiB (the loader\'s createMemory handles that)');
+          return;
+        }
+        const h = instantiate(file, { memory });
+        const rng = new Rng(SEED ^ pattern.length);
+        const live = new Map();
+        const keys = [];
+        let u32 = new Uint32Array(memory.buffer);
+        let tag = 1;
+        const it = gen(rng);
+        let step = it.next();
+        while (!step.done) {
+          const op = step.value;
+          if (op.free) {
+            if (keys.length) {
+              const i = rng.below(keys.length);
+              const p = keys[i];
+              keys[i] = keys[keys.length - 1];
+              keys.pop();
+              const b = live.get(p);
+              assert.ok(intact(u32, p, b.size, b.tag), `${name}/${pattern}: block ${p} (${b.size} bytes) damaged (seed ${SEED})`);
+              live.delete(p);
+              h.x.free(p);
+            }
+            step = it.next(true);
+            continue;
+          }
+          const p = h.malloc(op.size);
+          if (p !== 0) {
+            if (u32.buffer !== memory.buffer) u32 = new Uint32Array(memory.buffer);
+            const start = readOwnerTag(memory.buffer).heapStart ?? h.x.__heap_base.value;
+            assert.ok(p >= start, `${name}/${pattern}: malloc(${op.size}) = ${p}, below the heap start ${start} (seed ${SEED})`);
+            assert.ok(p + op.size <= memory.buffer.byteLength, `block ends past the memory`);
+            assert.ok(!live.has(p), `${p} handed out twice`);
+            live.set(p, { size: op.size, tag });
+            keys.push(p);
+            stamp(u32, p, op.size, tag++);
+          }
+          step = it.next(p !== 0);
+        }
+        u32 = new Uint32Array(memory.buffer);
+        const spans = [...live].sort((a, b) => a[0] - b[0]);
+        for (let i = 0; i < spans.length; i++) {
+          const [p, b] = spans[i];
+          assert.ok(intact(u32, p, b.size, b.tag), `${name}/${pattern}: block ${p} (${b.size} bytes) damaged (seed ${SEED})`);
+          if (i) assert.ok(spans[i - 1][0] + Math.max(1, spans[i - 1][1].size) <= p, `blocks ${spans[i - 1][0]} and ${p} overlap`);
+        }
+        const bytes = spans.reduce((n, [, b]) => n + b.size, 0);
+        assert.deepEqual([h.stats().live, h.stats().inUse], [live.size, bytes], 'stats match the live blocks');
+        if (name !== 'wee_alloc') assert.ok(memory.buffer.byteLength > 3.5 * 2 ** 30, `reached ${memory.buffer.byteLength} bytes`);
+      });
+    }
+  }
+});

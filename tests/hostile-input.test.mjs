@@ -1,0 +1,76 @@
+// Hostile input to the loader: random, truncated and bit-flipped modules end
+// in a Heap or a LinallocError, never an engine error; API misuse is a
+// TypeError/RangeError that allocates or frees nothing. Records
+// figures.hostile and figures.misuse (test-output/reliability/hostile-input.json)
+// for docs/RELIABILITY.md. Out of memory and the whole 4 GiB have their own
+// suites (out-of-memory.test.mjs, four-gib.test.mjs).
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { load, LinallocError } from '../js/linalloc.js';
+import { DIST, Rng } from './helpers/support.mjs';
+import { report } from './helpers/report.mjs';
+
+const figures = { hostile: {} };
+after(() => report('hostile-input', figures));
+
+describe('hostile input to the loader', () => {
+  const real = readFileSync(DIST + 'linalloc.wasm');
+  // Loading must end in a Heap or a LinallocError. A damaged module that
+  // still compiles and has the whole ABI may trap when used: that is counted
+  // (the loader cannot tell damaged code from good code without running it).
+  const outcome = async (bytes) => {
+    let heap;
+    try {
+      heap = await load(bytes, { maximum: 256 });
+    } catch (e) {
+      if (e instanceof LinallocError) return e.name;
+      throw new Error(`load() let an engine error through: ${e.name}: ${e.message}`);
+    }
+    try {
+      return heap.malloc(16) > 0 ? 'loaded, works' : 'loaded, malloc returns 0';
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) return 'loaded, traps when used';
+      throw e;
+    }
+  };
+
+  test('random bytes, truncated and bit-flipped copies of the real module (1 500 cases)', async () => {
+    const rng = new Rng(0xbadf00d);
+    const counts = {};
+    const cases = [];
+    for (let i = 0; i < 300; i++) cases.push(Uint8Array.from({ length: rng.below(2000) }, () => rng.next() & 0xff));
+    for (let i = 0; i < 300; i++) {
+      const b = Uint8Array.from({ length: 8 + rng.below(500) }, () => rng.next() & 0xff);
+      b.set([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]); // valid header, garbage after
+      cases.push(b);
+    }
+    for (let i = 0; i < 450; i++) cases.push(real.subarray(0, rng.below(real.length)));
+    for (let i = 0; i < 450; i++) {
+      const b = Uint8Array.from(real);
+      for (let k = 1 + rng.below(3); k > 0; k--) b[rng.below(b.length)] ^= 1 << rng.below(8);
+      cases.push(b);
+    }
+    for (const c of cases) {
+      const o = await outcome(c);
+      counts[o] = (counts[o] ?? 0) + 1;
+    }
+    assert.equal(cases.length, 1500);
+    assert.ok((counts.LoadError ?? 0) > 1000, JSON.stringify(counts));
+    figures.hostile = { cases: cases.length, outcomes: counts };
+  });
+
+  test('API misuse is a TypeError/RangeError and allocates or frees nothing', async () => {
+    const heap = await load(DIST + 'linalloc.wasm');
+    const keep = heap.malloc(32);
+    const before = heap.stats();
+    const misuse = [
+      () => heap.malloc(-1), () => heap.malloc(1.5), () => heap.malloc('8'), () => heap.malloc(NaN), () => heap.malloc(2 ** 32),
+      () => heap.calloc(2 ** 32, 1), () => heap.realloc(keep, -5), () => heap.alignedAlloc(8, 1e20), () => heap.free(keep + 0.5),
+      () => heap.free(-keep), () => heap.free(keep + 4), () => heap.readBytes(keep, 2 ** 40), () => heap.createRecord(-1, 0, 0),
+    ];
+    for (const m of misuse) assert.throws(m, (e) => (e instanceof TypeError || e instanceof RangeError) && /linalloc: .*(must be|not a block|outside)/.test(e.message));
+    assert.deepEqual({ ...heap.stats(), invalidFrees: 0 }, { ...before, invalidFrees: 0 });
+    figures.misuse = misuse.length;
+  });
+});
