@@ -10,7 +10,6 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
 WASM_OPT ?= wasm-opt
 WASM_OPT_FLAGS ?= -Oz --strip-debug --strip-producers --strip-target-features
 
-comma    := ,
 # Panic locations inside dependencies would embed this machine's cargo path.
 CARGO_HOME ?= $(HOME)/.cargo
 REMAP     = --config 'target.$(TARGET).rustflags=["--remap-path-prefix=$(CARGO_HOME)/registry/src=/crates"]'
@@ -24,9 +23,8 @@ DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.
 EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm
 RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
 DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
-BENCH_ONLY := $(OUT)/bench/linalloc-lol.wasm $(OUT)/bench/linalloc-none.wasm $(OUT)/bench/linalloc-dlmalloc-plain.wasm
 
-.PHONY: FORCE fuzz bench examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
+.PHONY: FORCE fuzz bench peers examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
 
 all: build
 
@@ -86,12 +84,6 @@ $(OUT)/dist/linalloc-checked.wasm: FORCE | setup
 	$(call build-wasm,checked,$@)
 $(OUT)/dist/linalloc-bump.wasm: FORCE | setup
 	$(call build-wasm,bump,$@)
-$(OUT)/bench/linalloc-lol.wasm: FORCE | setup
-	$(call build-wasm,lol_alloc,$@)
-$(OUT)/bench/linalloc-none.wasm: FORCE | setup
-	$(call build-wasm,none,$@)
-$(OUT)/bench/linalloc-dlmalloc-plain.wasm: FORCE | setup
-	$(call build-wasm,dlmalloc$(comma)no_quick_lists,$@)
 
 # The release step: refresh the committed drop-in files and example modules
 # from a fresh build (then commit them). `make test` checks they match.
@@ -190,7 +182,7 @@ test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc
 	$(CARGO) test --quiet --features dlmalloc,talc,checked
 
-test-node: build examples $(BENCH_ONLY)
+test-node: build examples
 	$(NODE) --test tests/*.test.mjs
 
 test-browser: build examples setup-browser
@@ -212,9 +204,16 @@ size: build
 
 # make bench [QUICK=1] [ALLOCATORS="a.wasm b.wasm"]
 ALLOCATORS ?=
-bench: build examples $(BENCH_ONLY)
-	$(NODE) bench/run.mjs $(if $(QUICK),--quick) $(ALLOCATORS)
+# `make bench PEERS=1` also builds the registry peers (bench/peers/: Rust
+# allocators raw, emscripten's emmalloc and dlmalloc; each for speed and for
+# size) and sets linalloc beside them.
+bench: build examples $(if $(PEERS),peers)
+	$(NODE) bench/run.mjs $(if $(QUICK),--quick) $(ALLOCATORS) $(if $(PEERS),$(wildcard $(OUT)/peers/*.wasm))
 	$(if $(QUICK)$(ALLOCATORS),,$(NODE) bench/readme.mjs)
+
+peers: setup
+	@scripts/setup-emscripten.sh
+	@env -u PEERS WASM_OPT=$(WASM_OPT) CARGO=$(CARGO) NODE=$(NODE) bench/peers/build.sh
 
 clean:
 	$(CARGO) clean

@@ -14,7 +14,6 @@ const sizes = [
   '| module | backend | raw bytes | gzip -9 bytes | brotli bytes |',
   '|---|---|---:|---:|---:|',
   ...r.backends.map((b) => `| \`${b.file}\` | ${b.name} (${b.kind}) | ${b.size.raw} | ${b.size.gzip} | ${b.size.brotli} |`),
-  `| \`${r.noAllocator.file}\` | none: the ABI over an allocator that always fails (fixed cost) | ${r.noAllocator.size.raw} | ${r.noAllocator.size.gzip} | ${r.noAllocator.size.brotli} |`,
 ].join('\n');
 
 const cell = (m) => (m.skipped ? 'skipped' : m.trapped ? 'trapped' : `${m.nsPerCall.toFixed(1)} ns (**${m.ratioToDlmalloc.toFixed(2)}×**)${m.failures ? ' OOM' : ''}`);
@@ -75,7 +74,18 @@ shape of the published wasm allocator benchmarks), \`small\` (8–128 bytes,
 round), \`grow\` (a vector doubled by \`realloc\` from 16 bytes to 1 MiB),
 \`records\` (24-byte churn, 10 000 live).
 
-## Memory
+${r.vsBestPeer ? `## linalloc against the best peer
+
+For each trace, linalloc's default build against the fastest peer module
+(every build of every peer counts); for size, against the smallest. Below
+1: linalloc is faster or smaller.
+
+| | ${[...TRACES, 'size'].join(' | ')} |
+|---|${[...TRACES, 'size'].map(() => '---:').join('|')}|
+| ratio | ${[...TRACES, 'size'].map((t) => (r.vsBestPeer[t] ? `**${r.vsBestPeer[t].ratio.toFixed(2)}×**` : '–')).join(' | ')} |
+| best peer | ${[...TRACES, 'size'].map((t) => r.vsBestPeer[t]?.peer ?? '–').join(' | ')} |
+
+` : ''}## Memory
 
 The memory's final size (it never shrinks, so its peak) divided by the peak
 of live requested bytes, and the pages at the end.
@@ -90,14 +100,31 @@ ${boundary}
 `;
 writeFileSync(ROOT + 'docs/BENCHMARKS.md', doc);
 
-// the README's summary: size and the ratio to dlmalloc per trace
-const rows = r.backends.filter((b) => b.kind !== 'peer' || true).map((b) => `| ${b.name} | ${b.size.raw} | ${b.size.gzip} | ${TRACES.map((t) => (b.traces[t].skipped ? '–' : b.traces[t].trapped ? 'trap' : `${b.traces[t].ratioToDlmalloc.toFixed(2)}×`)).join(' | ')} |`);
+// the README's summary: size and the ratio to dlmalloc per trace; a peer
+// built twice (<peer>-speed, <peer>-size) is one row: its faster time per
+// trace, its smaller size
+const ratio = (m) => (m.skipped || m.trapped || m.failures ? Infinity : m.ratioToDlmalloc);
+const groups = new Map();
+for (const b of r.backends) {
+  const name = b.kind === 'peer' ? `${b.name.replace(/-(speed|size)$/, '')} (peer)` : b.name;
+  const g = groups.get(name);
+  if (!g) groups.set(name, { name, raw: b.size.raw, gzip: b.size.gzip, t: TRACES.map((t) => ratio(b.traces[t])) });
+  else {
+    g.raw = Math.min(g.raw, b.size.raw);
+    g.gzip = Math.min(g.gzip, b.size.gzip);
+    g.t = g.t.map((x, i) => Math.min(x, ratio(b.traces[TRACES[i]])));
+  }
+}
+const rows = [...groups.values()].map((g) => `| ${g.name} | ${g.raw} | ${g.gzip} | ${g.t.map((x) => (x === Infinity ? '–' : `${x.toFixed(2)}×`)).join(' | ')} |`);
+const vs = r.vsBestPeer
+  ? `\n\nlinalloc's default against the best peer, per trace: ${TRACES.filter((t) => r.vsBestPeer[t]).map((t) => `${t} ${r.vsBestPeer[t].ratio.toFixed(2)}× (${r.vsBestPeer[t].peer})`).join(', ')}; size ${r.vsBestPeer.size.ratio.toFixed(2)}× (${r.vsBestPeer.size.peer}). Below 1: linalloc is faster or smaller.`
+  : '';
 const summary = [
   `| backend | bytes | gzip | ${TRACES.join(' | ')} |`,
   `|---|---:|---:|${TRACES.map(() => '---:').join('|')}|`,
   ...rows,
   '',
-  `Time per call relative to dlmalloc in the same run (below 1 is faster); \`make bench\` on ${r.date.slice(0, 10)}, ${r.machine.cpu}, Node ${r.engine.node}. Full tables: [docs/BENCHMARKS.md](docs/BENCHMARKS.md).`,
+  `Time per call relative to linalloc's dlmalloc build in the same run (below 1 is faster); \`make bench${r.backends.some((b) => b.kind === 'peer') ? ' PEERS=1' : ''}\` on ${r.date.slice(0, 10)}, ${r.machine.cpu}, Node ${r.engine.node}. Peers are built raw from their registries (bench/peers/). Full tables: [docs/BENCHMARKS.md](docs/BENCHMARKS.md).${vs}`,
 ].join('\n');
 let text = readFileSync(readmePath, 'utf8');
 const re = /(<!-- bench-summary -->)[\s\S]*?(<!-- \/bench-summary -->)/;

@@ -31,11 +31,8 @@ const backends = [
   { name: 'talc', file: 'build/dist/linalloc-talc.wasm', kind: 'selectable' },
   { name: 'bump', file: 'build/dist/linalloc-bump.wasm', kind: 'arena (frees at reset)' },
   { name: 'wee_alloc', file: 'build/dist/linalloc-wee.wasm', kind: 'legacy' },
-  { name: 'lol_alloc', file: 'build/bench/linalloc-lol.wasm', kind: 'bench only' },
-  { name: 'dlmalloc-plain', file: 'build/bench/linalloc-dlmalloc-plain.wasm', kind: 'bench only: dlmalloc without the quick lists' },
   ...peers.map((f) => ({ name: basename(f, '.wasm'), file: f, kind: 'peer', external: true })),
 ];
-const noAllocator = { name: 'none', file: 'build/bench/linalloc-none.wasm', kind: 'no allocator (fixed cost)' };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const path = (f) => (f.startsWith('/') ? f : ROOT + f);
@@ -191,13 +188,12 @@ const results = {
   runs: RUNS,
   backends: [],
 };
-for (const b of [...backends, noAllocator]) {
+for (const b of backends) {
   if (!existsSync(path(b.file))) {
     console.error(`missing ${b.file}: run make build`);
     process.exit(2);
   }
 }
-results.noAllocator = { name: noAllocator.name, file: noAllocator.file, size: size(noAllocator.file) };
 process.stderr.write(`bench ${backends.map((b) => b.name).join(', ')}\n`);
 const measured = measureAll(backends);
 backends.forEach((b, k) => results.backends.push({ name: b.name, kind: b.kind, file: b.file, size: size(b.file), traces: measured[k] }));
@@ -233,7 +229,7 @@ console.log(`\nlinalloc bench — ${results.engine.node} (V8 ${results.engine.v8
 console.log('Sizes (bytes, after wasm-opt -Oz)');
 const sw = [36, 8, 8, 8];
 console.log(line(['module', 'raw', 'gzip-9', 'brotli'], sw));
-for (const b of [...results.backends, { ...noAllocator, size: results.noAllocator.size }]) console.log(line([`${b.name}: ${b.kind}`, b.size.raw, b.size.gzip, b.size.brotli], sw));
+for (const b of results.backends) console.log(line([`${b.name}: ${b.kind}`, b.size.raw, b.size.gzip, b.size.brotli], sw));
 
 console.log('\nSpeed: ns per allocator call (ratio to dlmalloc in this run; < 1 is faster)');
 const tw = [12, ...TRACES.map(() => 17)];

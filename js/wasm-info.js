@@ -17,8 +17,8 @@ export const HEAP_FLOOR = 16384 + 1024;
 /** Names of the build ids in the owner tag (low byte: backend; 0x100: checked). */
 export function buildName(id) {
   if (id === 0x106) return 'checked';
-  const backend = { 1: 'talc', 2: 'dlmalloc', 3: 'wee_alloc', 4: 'lol_alloc', 5: 'none', 7: 'lin', 8: 'bump' }[id & 0xff] ?? `unknown backend ${id & 0xff}`;
-  return backend + (id & 0x100 ? ' (checked)' : '') + (id & 0x200 ? ' (no quick lists)' : '');
+  const backend = { 1: 'talc', 2: 'dlmalloc', 3: 'wee_alloc', 7: 'lin', 8: 'bump' }[id & 0xff] ?? `unknown backend ${id & 0xff}`;
+  return backend + (id & 0x100 ? ' (checked)' : '');
 }
 
 /** The owner tag in `buffer` (an ArrayBuffer of wasm memory), or null when there is none. */

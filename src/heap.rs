@@ -17,7 +17,6 @@ pub struct Heap<B: Backend> {
     /// an end, so a block that ends exactly at 4 GiB needs no wrap.)
     lo: usize,
     last: usize,
-    /// Unused (empty) when `is_small` is always false (no_quick_lists).
     quick: crate::quick::QuickLists,
 }
 
@@ -25,7 +24,7 @@ pub struct Heap<B: Backend> {
 /// (served by the quick lists; its backend size is its class's).
 #[inline]
 fn is_small(size: usize, hdr: usize) -> bool {
-    !cfg!(feature = "no_quick_lists") && hdr == HEADER && size <= crate::quick::SMALL_MAX
+    hdr == HEADER && size <= crate::quick::SMALL_MAX
 }
 
 /// Backend bytes of a block: a small block's class size, else exactly what

@@ -114,5 +114,5 @@ test('owner tag and build names', () => {
   assert.equal(buildName(7), 'lin');
   assert.equal(buildName(8), 'bump');
   assert.equal(buildName(0x106), 'checked');
-  assert.match(buildName(0x209), /unknown backend 9 \(no quick lists\)/);
+  assert.match(buildName(0x109), /unknown backend 9 \(checked\)/);
 });

@@ -1,4 +1,4 @@
-//! Backends built on a crate's `GlobalAlloc` (wee_alloc, lol_alloc). Such
+//! Backends built on a crate's `GlobalAlloc` (wee_alloc). Such
 //! allocators call `memory.grow` themselves and never use the caller's
 //! pages; their footprint is the pages they grew, measured around each call
 //! (JavaScript cannot grow the memory while a wasm call runs).
@@ -71,23 +71,5 @@ unsafe impl<A: GlobalAlloc> Backend for GlobalAllocBackend<A> {
     }
     fn heap_bytes(&self) -> usize {
         self.grown * crate::grow::PAGE
-    }
-}
-
-/// A backend that never allocates: the fixed cost of the module without an
-/// allocator, for the size benchmark.
-pub struct NoBackend;
-
-// SAFETY: returns no blocks at all.
-unsafe impl Backend for NoBackend {
-    unsafe fn alloc(&mut self, _size: usize, _align: usize) -> *mut u8 {
-        core::ptr::null_mut()
-    }
-    unsafe fn free(&mut self, _ptr: *mut u8, _size: usize, _align: usize) {}
-    unsafe fn realloc(&mut self, _ptr: *mut u8, _old: usize, _new: usize) -> *mut u8 {
-        core::ptr::null_mut()
-    }
-    fn heap_bytes(&self) -> usize {
-        0
     }
 }

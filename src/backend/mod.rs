@@ -62,32 +62,23 @@ pub unsafe fn realloc_by_copy<B: Backend + ?Sized>(b: &mut B, ptr: *mut u8, old_
     new
 }
 
-// Exactly one backend per wasm build (or `checked`, which is its own heap).
-// `lol_alloc` and `none` are bench-only.
+// Exactly one backend per wasm build (or `checked`, `lin`, `bump`, which are
+// heaps of their own).
 #[cfg(all(
     target_arch = "wasm32",
-    not(any(
-        feature = "lin",
-        feature = "bump",
-        feature = "dlmalloc",
-        feature = "wee_alloc",
-        feature = "talc",
-        feature = "lol_alloc",
-        feature = "none",
-        feature = "checked"
-    ))
+    not(any(feature = "lin", feature = "bump", feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "checked"))
 ))]
-compile_error!("linalloc: enable one backend feature: lin, bump, dlmalloc, wee_alloc, talc, checked (or, for benchmarks, lol_alloc, none)");
+compile_error!("linalloc: enable one backend feature: lin, bump, dlmalloc, wee_alloc, talc, checked");
 
 #[cfg(all(
     target_arch = "wasm32",
     any(feature = "checked", feature = "lin", feature = "bump"),
-    any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")
+    any(feature = "dlmalloc", feature = "wee_alloc", feature = "talc")
 ))]
-compile_error!("linalloc: the checked and lin builds are heaps of their own; build them with --no-default-features --features checked (or lin)");
+compile_error!("linalloc: checked, lin and bump are heaps of their own; build one with --no-default-features --features <one>");
 
 #[cfg(all(target_arch = "wasm32", any(all(feature = "checked", feature = "lin"), all(feature = "bump", any(feature = "checked", feature = "lin")))))]
-compile_error!("linalloc: checked, lin and bump are heaps of their own: build one, with --no-default-features --features <one>");
+compile_error!("linalloc: checked, lin and bump are heaps of their own; build one with --no-default-features --features <one>");
 
 /// The heap type of this wasm build: linalloc's own heap (the default), the
 /// release [`crate::heap::Heap`] over another backend, or the checked heap.
@@ -134,12 +125,7 @@ fn active(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Active {
 
 #[cfg(all(
     target_arch = "wasm32",
-    any(
-        all(feature = "dlmalloc", any(feature = "wee_alloc", feature = "talc", feature = "lol_alloc", feature = "none")),
-        all(feature = "wee_alloc", any(feature = "talc", feature = "lol_alloc", feature = "none")),
-        all(feature = "talc", any(feature = "lol_alloc", feature = "none")),
-        all(feature = "lol_alloc", feature = "none"),
-    )
+    any(all(feature = "dlmalloc", any(feature = "wee_alloc", feature = "talc")), all(feature = "wee_alloc", feature = "talc"),)
 ))]
 compile_error!("linalloc: backend features are exclusive; build with --no-default-features --features <one>");
 
@@ -152,12 +138,6 @@ pub type Selected = talc::TalcBackend<crate::grow::Pages<crate::grow::WasmMemory
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
 pub type Selected = global::GlobalAllocBackend<wee_alloc::WeeAlloc<'static>>;
-/// The backend compiled into this build.
-#[cfg(all(target_arch = "wasm32", feature = "lol_alloc"))]
-pub type Selected = global::GlobalAllocBackend<lol_alloc::FreeListAllocator>;
-/// The backend compiled into this build.
-#[cfg(all(target_arch = "wasm32", feature = "none"))]
-pub type Selected = global::NoBackend;
 
 /// The selected backend over the heap's pages (backends that grow memory
 /// themselves ignore them).
@@ -170,10 +150,6 @@ pub fn selected(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Selected 
     return talc::TalcBackend::new(pages);
     #[cfg(feature = "wee_alloc")]
     return global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT);
-    #[cfg(feature = "lol_alloc")]
-    return global::GlobalAllocBackend::new(lol_alloc::FreeListAllocator::new());
-    #[cfg(feature = "none")]
-    return global::NoBackend;
 }
 
 /// Build id written into the memory's owner tag (`crate::owner`): the
@@ -190,12 +166,9 @@ pub const BUILD_ID: u32 = {
         1
     } else if cfg!(feature = "dlmalloc") {
         2
-    } else if cfg!(feature = "wee_alloc") {
-        3
-    } else if cfg!(feature = "lol_alloc") {
-        4
     } else {
-        5
+        3 // wee_alloc
     };
-    backend | (cfg!(feature = "checked") as u32) << 8 | (cfg!(feature = "no_quick_lists") as u32) << 9
+    // (4 and 5 were bench-only builds; 0x200 marked one without quick lists)
+    backend | (cfg!(feature = "checked") as u32) << 8
 };
