@@ -9,6 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { TRACES, NEEDS_REALLOC, prepareAllocator, instantiatePair } from './harness.mjs';
 import { load } from '../js/linalloc.js';
 import { renderSvg } from './chart.mjs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+// Every run instantiates a fresh memory that may grow to 4 GiB. V8 reserves
+// address space for each; when earlier, unreachable memories are not yet
+// collected, a new one can get a slower, bounds-checked memory, which made
+// whoever ran later in a round look slower. Collect before every run.
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -61,6 +70,7 @@ function measureAll(list) {
     // out of it; the others go on.
     const trapped = new Map();
     const attempt = (k) => {
+      collect();
       try {
         return instantiatePair(prepared[k]).run(trace, SEED, OPS[trace]);
       } catch (e) {

@@ -78,7 +78,13 @@ export async function startHeap(compiled, options, neededPages) {
   const { memory, maximum } = memoryFor(compiled, options, neededPages);
   refuseSecondHeap(memory, compiled.url);
   const instance = await instantiateAllocator(compiled, memory, options);
-  claimMemory(instance.exports, memory, maximum, options, compiled.url);
+  try {
+    claimMemory(instance.exports, memory, maximum, options, compiled.url);
+  } catch (e) {
+    // a damaged module can trap in its first call
+    if (e instanceof WebAssembly.RuntimeError) throw new LoadError(`${compiled.url} trapped while claiming its memory (${e.message}): it exports linalloc's ABI but does not behave like a linalloc build. Is the file damaged? Rebuild it or download it again.`, 'START_FAILED', { url: compiled.url, cause: e });
+    throw e;
+  }
   const heap = new Heap(instance, memory, maximum);
   heap[INTERNAL].regions.push({ module: compiled.name ?? 'linalloc', start: 0, end: Math.max(minimum * PAGE_SIZE, staticEnd(compiled)) });
   if (options.track) heap.tracking = true;

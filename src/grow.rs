@@ -149,7 +149,7 @@ impl<M: LinearMemory> Pages<M> {
         let n = pages_for(bytes)?;
         let prev = self.mem.grow(n)?;
         let start = self.mem.base() + prev * PAGE;
-        let end = start.saturating_add(n * PAGE).min(END_LIMIT);
+        let end = start.saturating_add(n.saturating_mul(PAGE)).min(END_LIMIT);
         Some((start, end))
     }
 

@@ -126,17 +126,24 @@ pub unsafe fn start<M: LinearMemory, S>(mem: M, build: u32, heap_base: usize, in
     }
     let start = align_up(base + heap_base.max(t.reserve), ALIGN);
     let first = align_up(start + core::mem::size_of::<S>(), ALIGN);
-    let mut end = (base + mem.pages() * PAGE).min(crate::grow::END_LIMIT);
+    let mut end = end_of(base, mem.pages());
     if first > end {
         let n = pages_for(first - end).ok_or(Refused::NoRoom)?;
         let prev = mem.grow(n).ok_or(Refused::NoRoom)?;
-        end = (base + (prev + n) * PAGE).min(crate::grow::END_LIMIT);
+        end = end_of(base, prev + n);
     }
     // [start, first) lies in the memory, belongs to no one else (caller
     // contract) and is aligned for S (ALIGN >= align_of::<S>(), asserted by tests).
     init(start as *mut S, first, end);
     write(mem, Tag { build, state: start - base, reserve: t.reserve });
     Ok(start)
+}
+
+/// End of a memory of `pages` pages at `base`, capped at `END_LIMIT`. A
+/// memory of all 65536 pages ends at 4 GiB, which wraps to 0 on wasm32: so
+/// the product is checked, not computed.
+fn end_of(base: usize, pages: usize) -> usize {
+    pages.checked_mul(PAGE).and_then(|bytes| base.checked_add(bytes)).map_or(crate::grow::END_LIMIT, |end| end.min(crate::grow::END_LIMIT))
 }
 
 /// `n` rounded up to a multiple of `a` (a power of two); no overflow below END_LIMIT.

@@ -10,8 +10,13 @@ import { ABI_EXPORTS, HEAP_FLOOR, memoryImportLimits, readOwnerTag } from '../js
 const PAGE = 65536;
 const TRACE_OPS = Number(process.env.TRACE_OPS ?? 200_000);
 
-test('dist/linalloc-talc.wasm is the default module under its backend name', () => {
-  assert.deepEqual(readFileSync(DIST + 'linalloc-talc.wasm'), readFileSync(DIST + 'linalloc.wasm'));
+test('dist/linalloc.wasm is the lin build, and each dist file names its own build in the owner tag', () => {
+  const names = { 'linalloc.wasm': 'lin', 'linalloc-talc.wasm': 'talc', 'linalloc-dlmalloc.wasm': 'dlmalloc', 'linalloc-wee.wasm': 'wee_alloc', 'linalloc-bump.wasm': 'bump', 'linalloc-checked.wasm': 'checked' };
+  for (const [file, name] of Object.entries(names)) {
+    const h = instantiate(file, { initial: 2, maximum: 100 });
+    assert.notEqual(h.malloc(8), 0, file);
+    assert.equal(readOwnerTag(h.memory.buffer).name, name, file);
+  }
 });
 
 for (const [backend, file] of Object.entries(BACKENDS)) {

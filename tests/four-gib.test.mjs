@@ -173,3 +173,30 @@ describe('the whole 4 GiB, several patterns', () => {
     }
   }
 });
+
+describe('a memory that is all 4 GiB when the heap starts', () => {
+  // 65536 pages * 64 KiB is 2^32: an end computed in 32 bits wraps to 0.
+  for (const [backend, file] of Object.entries(WITH_CHECKED)) {
+    if (backend === 'wee_alloc') continue; // it uses only pages it grows itself
+    test(`${backend}: a fixed 65536-page memory, and one grown to 65536 pages before the first malloc`, (t) => {
+      let fixed;
+      try {
+        fixed = new WebAssembly.Memory({ initial: 65536, maximum: 65536 });
+      } catch (e) {
+        t.skip(`this engine cannot allocate a 4 GiB memory: ${e.message}`);
+        return;
+      }
+      for (const memory of [fixed, null]) {
+        const h = memory ? instantiate(file, { memory }) : instantiate(file, { initial: 1, maximum: 65536 });
+        if (!memory) h.memory.grow(65535);
+        const p = h.malloc(100);
+        assert.notEqual(p, 0, `${memory ? 'fixed' : 'grown'}: malloc(100) on a 4 GiB memory`);
+        assert.equal(h.x.heap_status(), 1);
+        const top = h.malloc(0x7000_0000);
+        assert.notEqual(top, 0, 'a 1.75 GiB block fits');
+        assert.ok(top + 0x7000_0000 <= 2 ** 32 - 4096, `block ends at ${(top + 0x7000_0000).toString(16)}`);
+        assert.equal(h.x.try_free(top), 0);
+      }
+    });
+  }
+});

@@ -102,3 +102,14 @@ describe('out of memory at maxima of 2, 256 and 65536 pages', () => {
     }
   }
 });
+
+test('lin: an aligned block that fits the end of a fixed memory is placed', () => {
+  // the usual search asks for size + align bytes; the top is checked for the exact fit
+  for (const [align, size] of [[65536, 60000], [32768, 90000], [4096, 110000]]) {
+    const h = instantiate(BACKENDS.lin, { initial: 2, maximum: 2 });
+    const p = h.x.aligned_alloc(align, size) >>> 0;
+    assert.notEqual(p, 0, `aligned_alloc(${align}, ${size}) on a fixed 2-page memory`);
+    assert.equal(p % align, 0);
+    assert.ok(p + size <= 2 * 65536);
+  }
+});

@@ -9,7 +9,7 @@ import { ABI, readOwnerTag } from '../js/wasm-info.js';
 import { load, linkModules, DoubleFreeError, LoadError, PAGE_SIZE } from '../js/linalloc.js';
 import { BACKENDS, DIST, Rng, instantiate } from './helpers/support.mjs';
 
-const RELEASE = { talc: BACKENDS.talc, dlmalloc: BACKENDS.dlmalloc };
+const RELEASE = { lin: BACKENDS.lin, talc: BACKENDS.talc, dlmalloc: BACKENDS.dlmalloc };
 const ALL_USING_CALLER_PAGES = { ...RELEASE, checked: 'linalloc-checked.wasm' };
 const SEED = Number(process.env.SEED ?? 0x5eed) >>> 0;
 
@@ -107,7 +107,7 @@ describe('one heap per memory', () => {
     const heap = await load(DIST + 'linalloc.wasm', { memory });
     const p = heap.malloc(100);
     for (const file of Object.values(ALL_USING_CALLER_PAGES)) {
-      await assert.rejects(load(DIST + file, { memory }), (e) => e instanceof LoadError && e.code === 'HEAP_EXISTS' && /already has a linalloc heap \(talc, started at/.test(e.message));
+      await assert.rejects(load(DIST + file, { memory }), (e) => e instanceof LoadError && e.code === 'HEAP_EXISTS' && /already has a linalloc heap \(lin, started at/.test(e.message));
     }
     assert.equal(heap.stats().liveAllocations, 1, 'the first heap is intact');
     heap.free(p);
@@ -135,7 +135,7 @@ describe('one heap per memory', () => {
   }
 
   test('a second, different build on the same memory refuses to allocate and leaves the first heap alone', () => {
-    const a = instantiate(BACKENDS.talc, { initial: 2, maximum: 100 });
+    const a = instantiate(BACKENDS.lin, { initial: 2, maximum: 100 });
     const p = a.malloc(1000);
     new Uint8Array(a.memory.buffer).fill(7, p, p + 1000);
     const b = instantiate(BACKENDS.dlmalloc, { memory: a.memory });

@@ -26,7 +26,7 @@ use crate::heap::Rejected;
 use crate::stats::Stats;
 use bins::{class, Bins};
 use core::ptr::null_mut;
-use tag::{block_for, key, rd, wr, ALIGNED, FLAGS, HDR, INUSE, MIN_BLOCK, PINUSE, SLACK, W};
+use tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, PINUSE, SLACK, W};
 
 /// The heap: its page source, counters, bounds and free lists.
 pub struct LinHeap<G: Grow> {
@@ -39,25 +39,49 @@ pub struct LinHeap<G: Grow> {
     hi: usize,
     /// Fence of the newest region (0 before the first).
     fence: usize,
+    /// The free block that ends at the newest fence (0 if none). It is on
+    /// no list: requests no list can serve are cut from it, and the memory
+    /// grows behind it.
+    top: usize,
     bins: Bins,
     /// Quick lists: freed blocks of up to `QUICK_MAX` bytes by exact size,
     /// still live for their neighbours (not merged), so same-size churn is
     /// a pop and a push. Emptied into the bins before the memory grows.
     quick: [usize; QUICK_MAX / 8 + 1],
-    /// Blocks on the quick lists (bounds the walk that empties them).
+    /// Blocks on each quick list: at most `QUICK_CAP`, and the bound of
+    /// the walk that empties the list.
+    qlen: [u16; QUICK_MAX / 8 + 1],
+    /// Blocks on all quick lists.
     cached: usize,
 }
 
 /// Largest block kept on the quick lists.
 const QUICK_MAX: usize = 256;
+/// Most blocks one quick list keeps; more are merged at once. Same-size
+/// churn needs only a few; a larger cache keeps small blocks from merging
+/// (measured: a cap of 16 keeps `batch` as fast as no quick lists).
+const QUICK_CAP: u16 = 64;
 /// Key word of a block on a quick list: a second free is recognised. Its
 /// slack bits (63) exceed every small block's, so no live key equals it.
 const QUICKFREED: usize = 0x5EED_F0FF;
+/// Most blocks `scan` looks at.
+const SCAN: usize = 256;
 
 impl<G: Grow> LinHeap<G> {
     /// An empty heap over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: 0, hi: 0, fence: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], cached: 0 }
+        Self {
+            pages,
+            stats: Stats::new(),
+            lo: 0,
+            hi: 0,
+            fence: 0,
+            top: 0,
+            bins: Bins::new(),
+            quick: [0; QUICK_MAX / 8 + 1],
+            qlen: [0; QUICK_MAX / 8 + 1],
+            cached: 0,
+        }
     }
 
     /// Writes an empty heap over `pages` at `p`: all zero but the pages, so
@@ -118,8 +142,21 @@ impl<G: Grow> LinHeap<G> {
     // One copy for every allocating export keeps the module small.
     #[inline(never)]
     fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        match self.block(n, align) {
+            0 => self.fail(),
+            user => {
+                self.stats.on_alloc(n);
+                user as *mut u8
+            }
+        }
+    }
+
+    /// A new live block for `n` bytes whose user part is aligned to `align`
+    /// (its key written, not counted yet): the user address, or 0.
+    #[inline(always)]
+    fn block(&mut self, n: usize, align: usize) -> usize {
         if n > MAX_SIZE {
-            return self.fail();
+            return 0;
         }
         let size = block_for(n);
         let q = if align <= 8 && size <= QUICK_MAX { self.quick[size / 8] } else { 0 };
@@ -127,18 +164,18 @@ impl<G: Grow> LinHeap<G> {
             // SAFETY: q is a cached block of exactly `size` bytes, its link
             // in its first user word (`try_free`).
             self.quick[size / 8] = unsafe { rd(q + HDR) };
+            self.qlen[size / 8] -= 1;
             self.cached -= 1;
             (q, size)
         } else {
             match self.place(size, align) {
                 Some(v) => v,
-                None => return self.fail(),
+                None => return 0,
             }
         };
         // SAFETY: [b, b + have) is now a live block of the heap.
-        unsafe { wr(b + W, key(b + HDR, have, have - HDR - n)) };
-        self.stats.on_alloc(n);
-        (b + HDR) as *mut u8
+        unsafe { wr(b + W, key(b + HDR, have, low(align.max(8), have - HDR - n))) };
+        b + HDR
     }
 
     /// A new live block of at least `size` bytes whose user part is aligned
@@ -149,16 +186,23 @@ impl<G: Grow> LinHeap<G> {
         let wide = align > 8;
         // room to move the block start up to the alignment, leaving a free block in front
         let extra = if wide { align + MIN_BLOCK } else { 0 };
-        let (mut b, mut have) = self.take(size + extra)?;
+        let (mut b, mut have) = match self.take(size + extra) {
+            Some(v) => v,
+            // the top may hold the aligned block without all that room
+            // (a fixed memory's last bytes)
+            // SAFETY: the top is a free block on no list.
+            None if wide && self.top != 0 && aligned(self.top, align) + size <= self.top + unsafe { rd(self.top) } & !FLAGS => {
+                let t = core::mem::take(&mut self.top);
+                // SAFETY: as above.
+                (t, unsafe { rd(t) } & !FLAGS)
+            }
+            None => return None,
+        };
         let mut flags = INUSE | PINUSE;
         if wide {
-            let mut u = (b + HDR + align - 1) & !(align - 1);
-            if u - HDR != b {
-                // at most MIN_BLOCK / 16 + 1 steps: align >= 16
-                while u - HDR - b < MIN_BLOCK {
-                    u += align;
-                }
-                let gap = u - HDR - b;
+            let start = aligned(b, align);
+            if start != b {
+                let gap = start - b;
                 // SAFETY: [b, b + gap) is the front of the free block just
                 // taken; its predecessor is live (free blocks never touch).
                 unsafe {
@@ -166,11 +210,10 @@ impl<G: Grow> LinHeap<G> {
                     wr(b + gap - W, gap);
                     self.bins.insert(b, gap);
                 }
-                b += gap;
+                b = start;
                 have -= gap;
                 flags = INUSE;
             }
-            flags |= ALIGNED;
         }
         // SAFETY: [b, b + have) is a block taken off the free lists, at least `size` bytes.
         Some((b, unsafe { self.carve(b, have, size, flags) }))
@@ -184,20 +227,81 @@ impl<G: Grow> LinHeap<G> {
             self.flush();
             b = self.fit(want);
         }
-        if b == 0 {
-            if !self.grow(want) {
-                return None;
-            }
+        // Grow: first asking only for what the top lacks (new pages that
+        // follow it merge with it); if they came apart (someone else grew
+        // the memory in between), for all of it.
+        let mut tries = 0;
+        while b == 0 && tries < 3 && self.grow(want, tries == 0) {
             b = self.fit(want);
-            if b == 0 {
-                return None;
-            }
+            tries += 1;
         }
-        // SAFETY: b is a free block on its class's list.
+        if b == 0 {
+            b = self.scan(want);
+        }
+        if b == 0 {
+            return None;
+        }
+        // SAFETY: b is a free block (on its list, or the top).
         let size = unsafe { rd(b) } & !FLAGS;
         // SAFETY: as above.
-        unsafe { self.bins.unlink(b, size) };
+        unsafe { self.detach(b, size) };
         Some((b, size))
+    }
+
+    /// The last resort before out of memory: the first block of `want`'s
+    /// class list that fits (`fit` only looks at its head). The links live
+    /// in free blocks the program could have overwritten, so the walk is
+    /// bounded and every link must point into the heap.
+    #[cold]
+    fn scan(&self, want: usize) -> usize {
+        let mut b = self.bins.head(class(want));
+        for _ in 0..SCAN {
+            if b == 0 || b % 8 != 0 || b < self.lo || b >= self.hi {
+                break;
+            }
+            // SAFETY: b lies in the heap's regions; a free block's words are its own.
+            let (w, next) = unsafe { (rd(b), rd(b + W)) };
+            if w & INUSE == 0 && w & !FLAGS >= want {
+                return b;
+            }
+            b = next;
+        }
+        0
+    }
+
+    /// Takes the free block `b` of `size` bytes off its list (or the top).
+    ///
+    /// # Safety
+    /// `b` is a free block of the heap.
+    #[inline]
+    unsafe fn detach(&mut self, b: usize, size: usize) {
+        if b == self.top {
+            self.top = 0;
+        } else {
+            // SAFETY: a free block other than the top is on its class's list.
+            unsafe { self.bins.unlink(b, size) };
+        }
+    }
+
+    /// Makes `[b, b + size)` a free block (tags, the next block's PINUSE
+    /// cleared) and files it: as the top when it ends at the newest fence,
+    /// else on its list.
+    ///
+    /// # Safety
+    /// `[b, b + size)` is heap memory nobody uses, with live neighbours.
+    unsafe fn stash(&mut self, b: usize, size: usize) {
+        // SAFETY: caller contract; every block is followed by a block or a fence.
+        unsafe {
+            wr(b, size | PINUSE);
+            wr(b + size - W, size);
+            let after = b + size;
+            wr(after, rd(after) & !PINUSE);
+            if after == self.fence {
+                self.top = b;
+            } else {
+                self.bins.insert(b, size);
+            }
+        }
     }
 
     /// Frees every block on the quick lists into the bins (merging them).
@@ -205,9 +309,10 @@ impl<G: Grow> LinHeap<G> {
     fn flush(&mut self) {
         for c in 0..self.quick.len() {
             let mut b = core::mem::take(&mut self.quick[c]);
-            // bounded by the count of cached blocks, whatever the links say
-            while b != 0 && self.cached != 0 {
-                self.cached -= 1;
+            // bounded by the list's count, whatever the links say
+            let mut n = core::mem::take(&mut self.qlen[c]);
+            while b != 0 && n != 0 {
+                n -= 1;
                 // SAFETY: b is a cached block: live for its neighbours, its
                 // link in its first user word.
                 unsafe {
@@ -220,18 +325,25 @@ impl<G: Grow> LinHeap<G> {
         self.cached = 0;
     }
 
-    /// A free block of at least `want` bytes (still on its list), or 0: the
-    /// head of `want`'s class if it fits, else the head of the first
-    /// non-empty higher class, whose blocks all fit.
+    /// A free block of at least `want` bytes (still on its list, or the
+    /// top), or 0: the head of `want`'s class if it fits, else the head of
+    /// the first non-empty higher class, whose blocks all fit, else the top.
     #[inline(never)]
     fn fit(&self, want: usize) -> usize {
         let c = class(want);
         let h = self.bins.head(c);
-        // SAFETY: list heads are free blocks of the heap.
+        // SAFETY: list heads and the top are free blocks of the heap.
         if h != 0 && unsafe { rd(h) } & !FLAGS >= want {
             return h;
         }
-        self.bins.find(c + 1).map_or(0, |k| self.bins.head(k))
+        if let Some(k) = self.bins.find(c + 1) {
+            return self.bins.head(k);
+        }
+        // SAFETY: as above.
+        if self.top != 0 && unsafe { rd(self.top) } & !FLAGS >= want {
+            return self.top;
+        }
+        0
     }
 
     /// Makes the `have`-byte block at `b` (taken off the free lists, or live
@@ -280,38 +392,29 @@ impl<G: Grow> LinHeap<G> {
             let mut b = b;
             let next = rd(b + size);
             if next & INUSE == 0 {
-                self.bins.unlink(b + size, next & !FLAGS);
+                self.detach(b + size, next & !FLAGS);
                 size += next & !FLAGS;
             }
             if w & PINUSE == 0 {
                 let prev = rd(b - W);
                 b -= prev;
-                self.bins.unlink(b, prev);
+                self.detach(b, prev);
                 size += prev;
             }
-            wr(b, size | PINUSE);
-            wr(b + size - W, size);
-            let after = b + size;
-            wr(after, rd(after) & !PINUSE);
-            self.bins.insert(b, size);
+            self.stash(b, size);
         }
     }
 
     /// Adds a region of at least `want` bytes to the free lists (when the
     /// memory can grow, or the caller's pages have that much left).
     #[inline(never)]
-    fn grow(&mut self, want: usize) -> bool {
-        // a free block in front of the newest fence merges with new pages
-        // that follow it: ask only for the rest
+    fn grow(&mut self, want: usize, after_top: bool) -> bool {
+        // with `after_top`, count on the top merging with new pages that
+        // follow it: ask only for the rest
         let mut need = want;
-        if self.fence != 0 {
-            // SAFETY: the fence and, when its predecessor is free, that
-            // block's footer are the heap's.
-            unsafe {
-                if rd(self.fence) & PINUSE == 0 {
-                    need = need.saturating_sub(rd(self.fence - W));
-                }
-            }
+        if after_top && self.top != 0 {
+            // SAFETY: the top is a free block of the heap.
+            need = need.saturating_sub(unsafe { rd(self.top) } & !FLAGS);
         }
         let Some((start, len)) = self.pages.claim(need + HDR) else { return false };
         let start = start as usize;
@@ -323,6 +426,12 @@ impl<G: Grow> LinHeap<G> {
         } else {
             if len < MIN_BLOCK + HDR {
                 return false;
+            }
+            if self.top != 0 {
+                // the top no longer ends at the newest fence: onto its list
+                let t = core::mem::take(&mut self.top);
+                // SAFETY: t is a free block on no list.
+                unsafe { self.bins.insert(t, rd(t) & !FLAGS) };
             }
             if self.lo == 0 || start < self.lo {
                 self.lo = start;
@@ -344,7 +453,7 @@ impl<G: Grow> LinHeap<G> {
     /// The cheap checks that keep a stray pointer from corrupting the heap:
     /// alignment, bounds, the header's live flag and key.
     /// `Ok((block start, block size, requested size))` for a live block.
-    #[inline(never)]
+    #[inline(always)]
     fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
         let u = ptr as usize;
         if u % 8 != 0 {
@@ -367,7 +476,7 @@ impl<G: Grow> LinHeap<G> {
             return Err(Rejected::DoubleFree);
         }
         let slack = k & SLACK;
-        if k != key(u, size, slack) || slack > size - HDR {
+        if k != key(u, size, k & LOW) || slack > size - HDR {
             return Err(Rejected::BadHeader);
         }
         Ok((b, size, size - HDR - slack))
@@ -401,7 +510,7 @@ impl<G: Grow> LinHeap<G> {
         }
         let (b, size, n) = self.validate(ptr).map_err(|why| self.refuse(why))?;
         self.stats.on_free(n);
-        if size <= QUICK_MAX {
+        if size <= QUICK_MAX && self.qlen[size / 8] < QUICK_CAP {
             // SAFETY: b is a live block (validated) freed by its owner; its
             // first user word takes the link.
             unsafe {
@@ -409,6 +518,7 @@ impl<G: Grow> LinHeap<G> {
                 wr(b + HDR, self.quick[size / 8]);
             }
             self.quick[size / 8] = b;
+            self.qlen[size / 8] += 1;
             self.cached += 1;
             return Ok(());
         }
@@ -458,55 +568,73 @@ impl<G: Grow> LinHeap<G> {
             return self.fail();
         }
         let want = block_for(n);
-        // SAFETY: b is a live block (validated).
-        let flags = unsafe { rd(b) } & FLAGS;
+        // SAFETY: b is a live block (validated): its tag words are its own.
+        let (flags, align) = unsafe { (rd(b) & FLAGS, align_of_key(rd(b + W)).min(MAX_ALIGN)) };
         if want > size {
             let next = b + size;
             // SAFETY: every block is followed by a block or a fence.
             let w = unsafe { rd(next) };
             let free_after = if w & INUSE == 0 { w & !FLAGS } else { 0 };
-            if next + free_after == self.fence && size + free_after < want {
-                // last block of the newest region: grow the memory behind it
-                // (grow counts the free block after it)
-                self.grow(want - size);
+            if next + free_after == self.fence && size + free_after < want && self.fit(want) == 0 {
+                // the last block of the newest region, and no free block
+                // elsewhere to move to: grow the memory behind it (grow
+                // counts the free block after it)
+                self.grow(want - size, true);
             }
             // SAFETY: as above (grow may have merged new pages into it).
             let w = unsafe { rd(next) };
             if w & INUSE == 0 && size + (w & !FLAGS) >= want {
-                // SAFETY: next is a free block on its list.
-                unsafe { self.bins.unlink(next, w & !FLAGS) };
+                // SAFETY: next is a free block (on its list, or the top).
+                unsafe { self.detach(next, w & !FLAGS) };
                 size += w & !FLAGS;
             } else {
-                return self.moved(ptr, n, old, flags);
+                return self.moved(ptr, n, old, align);
             }
         }
         // SAFETY: [b, b + size) is this live block, now at least `want` bytes.
         unsafe {
             let have = self.carve(b, size, want, flags);
-            wr(b + W, key(ptr as usize, have, have - HDR - n));
+            wr(b + W, key(ptr as usize, have, low(align, have - HDR - n)));
         }
         self.stats.on_resize(old, n);
         ptr
     }
 
-    /// The moving `realloc`: a new block (as aligned as the old one when that
-    /// was over-aligned), the old contents, the old block freed.
-    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, flags: usize) -> *mut u8 {
-        let u = ptr as usize;
-        let align = if flags & ALIGNED != 0 { (u & u.wrapping_neg()).min(MAX_ALIGN) } else { 8 };
+    /// The moving `realloc`: a new block as aligned as the old one was
+    /// asked to be, the old contents, the old block freed.
+    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, align: usize) -> *mut u8 {
+        // One resize in the counters: the old bytes leave before the new
+        // ones arrive (the peak never holds both), `alloc` counts `total`
+        // (or the failure), and the live count stays.
+        self.stats.in_use -= old;
         let new = self.alloc(n, align);
-        if !new.is_null() {
-            // SAFETY: both blocks are live and distinct; the copy fits both;
-            // the old block is freed by its owner (counted once: alloc
-            // counted this realloc in `total`).
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
-                self.stats.on_free(old);
-                self.release(u - HDR);
-            }
+        if new.is_null() {
+            self.stats.in_use += old;
+            return new;
+        }
+        self.stats.live -= 1;
+        // SAFETY: both blocks are live and distinct; the copy fits both; the
+        // old block is freed by its owner.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
+            self.release(ptr as usize - HDR);
         }
         new
     }
+}
+
+/// Start of the block whose user part is aligned to `align` (a power of
+/// two, at least 16) in a free block at `b`: `b` itself, or far enough in
+/// for the gap in front to be a free block of its own.
+fn aligned(b: usize, align: usize) -> usize {
+    let mut u = (b + HDR + align - 1) & !(align - 1);
+    if u - HDR != b {
+        // at most MIN_BLOCK / 16 + 1 steps: align >= 16
+        while u - HDR - b < MIN_BLOCK {
+            u += align;
+        }
+    }
+    u - HDR
 }
 
 #[cfg(test)]

@@ -193,3 +193,114 @@ fn quick_lists_reuse_and_are_emptied_before_growing() {
     }
     assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
 }
+
+/// Pages grown by someone else between two allocations: the heap's request
+/// for the rest of its top comes back as a separate, too-small region; it
+/// must ask again for the whole block instead of failing.
+#[test]
+fn growth_apart_from_the_top_still_serves_the_request() {
+    let (mut h, mem) = heap(1, 100);
+    assert!(!h.malloc(100).is_null());
+    for _ in 0..3 {
+        mem.grow(1); // JavaScript grows the memory between calls
+        let p = h.malloc(100_000);
+        assert!(!p.is_null(), "a growable memory must serve 100 000 bytes");
+        fill_check(p, 100_000);
+    }
+}
+
+fn fill_check(p: *mut u8, n: usize) {
+    unsafe { core::ptr::write_bytes(p, 0x5A, n) };
+    assert!(unsafe { core::slice::from_raw_parts(p, n) }.iter().all(|&b| b == 0x5A));
+}
+
+/// A fitting block behind a smaller head of the same class is found before
+/// a fixed memory reports out of memory.
+#[test]
+fn a_fitting_block_behind_the_head_of_its_class_is_found() {
+    let (mut h, _) = heap(1, 1);
+    // blocks of the same class [1024, 1152) on wasm32 and on the host
+    let big = h.malloc(1100);
+    let pin1 = h.malloc(8);
+    let small = h.malloc(1020);
+    let pin2 = h.malloc(8);
+    while !h.malloc(8).is_null() {}
+    unsafe {
+        h.free(big);
+        h.free(small); // the head of the class now, too small for 1060
+    }
+    let p = h.malloc(1060);
+    assert_eq!(p, big, "the 1100-byte block behind the head fits 1060 bytes");
+    assert!(!pin1.is_null() && !pin2.is_null());
+}
+
+/// A moving realloc counts as one resize: the peak never holds both blocks.
+#[test]
+fn a_moving_realloc_does_not_count_both_blocks_in_the_peak() {
+    let (mut h, _) = heap(1, 64);
+    let a = h.malloc(3000);
+    let _pin = h.malloc(16);
+    let b = unsafe { h.realloc(a, 5000) };
+    assert_ne!(a, b, "moved");
+    let s = h.stats();
+    assert_eq!((s.in_use, s.peak, s.live, s.total), (5016, 5016, 2, 3));
+}
+
+/// realloc keeps the alignment that was asked for, not the one the address
+/// happens to have: a small block at a 64 KiB boundary (here: reused from
+/// the quick list after an aligned one) moves like any other.
+#[test]
+fn realloc_keeps_the_requested_alignment_only() {
+    let (mut h, _) = heap(3, 3);
+    let a = h.aligned_alloc(65536, 8);
+    assert_eq!(a as usize % PAGE, 0);
+    unsafe { h.free(a) };
+    let p = h.malloc(8);
+    assert_eq!(p, a, "the same small block, from the quick list");
+    // fill the memory with 1000-byte blocks, then free one away from p
+    let mut fill = std::vec::Vec::new();
+    loop {
+        let q = h.malloc(1000);
+        if q.is_null() {
+            break;
+        }
+        fill.push(q);
+    }
+    assert!(fill.len() > 100);
+    let hole = fill[fill.len() / 2];
+    unsafe { h.free(hole) };
+    let q = unsafe { h.realloc(p, 900) };
+    assert_eq!(q, hole, "moved into the only hole: no 64 KiB alignment was asked for");
+    // an over-aligned block keeps its alignment when it moves
+    unsafe { h.free(fill[3]) };
+    let wide = h.aligned_alloc(16, 16);
+    let moved = unsafe { h.realloc(wide, 900) };
+    assert!(!moved.is_null());
+    assert_eq!(moved as usize % 16, 0);
+}
+
+/// realloc of the heap's last block moves into a free block that fits
+/// rather than growing the memory.
+#[test]
+fn realloc_prefers_a_free_block_to_growing() {
+    let (mut h, mem) = heap(1, 1000);
+    let a = h.malloc(500_000);
+    let b = h.malloc(100);
+    unsafe { h.free(a) };
+    let pages = mem.pages();
+    let c = unsafe { h.realloc(b, 200_000) };
+    assert!(!c.is_null());
+    assert_eq!(mem.pages(), pages, "the memory grew although a 500 000-byte free block was there");
+}
+
+/// An aligned block that fits the end of a fixed memory exactly is placed,
+/// though the usual search asks for `align` bytes more.
+#[test]
+fn an_aligned_block_fits_the_end_of_a_fixed_memory() {
+    let mem = FakeMemory::new(2, 2);
+    // the heap's pages start 1 KiB in, as in the other tests; aligned to 64 KiB from the fake's base
+    let mut h = LinHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let p = h.aligned_alloc(65536, 64_000);
+    assert!(!p.is_null());
+    assert_eq!((p as usize - mem.base()) % 65536, 0);
+}

@@ -9,7 +9,8 @@ export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /** Every backend's drop-in file, by backend name. */
 export const BACKENDS = {
-  talc: 'linalloc.wasm', // the default
+  lin: 'linalloc.wasm', // the default
+  talc: 'linalloc-talc.wasm',
   dlmalloc: 'linalloc-dlmalloc.wasm',
   wee_alloc: 'linalloc-wee.wasm',
 };
