@@ -191,7 +191,7 @@ impl<G: Grow> LinHeap<G> {
             // the top may hold the aligned block without all that room
             // (a fixed memory's last bytes)
             // SAFETY: the top is a free block on no list.
-            None if wide && self.top != 0 && aligned(self.top, align) + size <= self.top + unsafe { rd(self.top) } & !FLAGS => {
+            None if wide && self.top != 0 && aligned(self.top, align) + size <= self.top + (unsafe { rd(self.top) } & !FLAGS) => {
                 let t = core::mem::take(&mut self.top);
                 // SAFETY: as above.
                 (t, unsafe { rd(t) } & !FLAGS)
