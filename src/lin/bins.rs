@@ -18,7 +18,7 @@ const SLOTS: usize = CLASSES.next_power_of_two();
 const WORDS: usize = SLOTS / 32;
 
 /// Class of a block of `size` bytes (a multiple of 8).
-#[inline(never)]
+#[inline(always)]
 pub fn class(size: usize) -> usize {
     if size < EXACT {
         return size >> 3;
