@@ -105,7 +105,7 @@ export class Heap {
     return readOwnerTag(this.#memory.buffer)?.reserve ?? 0;
   }
 
-  /** Name of the build that owns this memory's heap, e.g. `talc` or `dlmalloc (checked)`. */
+  /** Name of the build that owns this memory's heap, e.g. `lin`, `dlmalloc` or `checked`. */
   get build() {
     return readOwnerTag(this.#memory.buffer)?.name ?? null;
   }

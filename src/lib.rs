@@ -9,9 +9,13 @@
 //!   [`grow::FakeMemory`] stands in, so everything below is tested natively.
 //! - [`owner`]: the owner tag that says which build's heap runs on a memory
 //!   and where its state lives.
-//! - [`heap`]: the release builds' heap ([`heap::Heap`]) — size header, exact
-//!   stats, cheap bad-pointer checks — over one [`backend`] (talc, dlmalloc,
-//!   wee_alloc), with the [`quick`] lists in front.
+//! - [`lin`]: the default build's own heap ([`lin::LinHeap`]): boundary
+//!   tags that are also the size header and double-free key, free lists by
+//!   size class, quick lists, in-place `realloc`.
+//! - [`bump`]: the arena of the bump build ([`bump::BumpHeap`]).
+//! - [`heap`]: the heap of the dlmalloc, talc and wee_alloc builds
+//!   ([`heap::Heap`]) — size header, exact stats, cheap bad-pointer checks —
+//!   over one [`backend`], with the [`quick`] lists in front.
 //! - `checked`: the checked build's own heap (feature `checked`), whose
 //!   metadata lives apart from the blocks under checksums.
 //! - `exports` (wasm only): the C ABI over the one heap of the memory.
