@@ -17,8 +17,9 @@
 //! room left in the old one waits for the next reset (which returns to the
 //! first region).
 
+use crate::api::Allocator;
 use crate::grow::Grow;
-use crate::header::{MAX_ALIGN, MAX_SIZE};
+use crate::header::MAX_SIZE;
 use crate::heap::Rejected;
 use crate::lin::tag::{block_for, key, rd, wr, FLAGS, HDR, INUSE, MIN_BLOCK, SLACK, W};
 use crate::stats::Stats;
@@ -48,47 +49,6 @@ impl<G: Grow> BumpHeap<G> {
         Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: (0, 0), top: 0, end: 0, epoch: 0 }
     }
 
-    /// Current counters.
-    pub fn stats(&self) -> Stats {
-        self.stats
-    }
-
-    /// Bytes of memory the arena's regions span.
-    pub fn heap_bytes(&self) -> usize {
-        self.pages.owned_bytes()
-    }
-
-    /// `size` bytes aligned to 8; null when out of memory.
-    #[inline]
-    pub fn malloc(&mut self, size: usize) -> *mut u8 {
-        self.alloc(size, 8)
-    }
-
-    /// `size` bytes aligned to `align` (a power of two up to 64 KiB); null otherwise.
-    pub fn aligned_alloc(&mut self, align: usize, size: usize) -> *mut u8 {
-        if !align.is_power_of_two() || align > MAX_ALIGN {
-            return self.fail();
-        }
-        self.alloc(size, align)
-    }
-
-    /// `n * size` zeroed bytes; null on overflow or when out of memory.
-    pub fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
-        let Some(total) = n.checked_mul(size) else { return self.fail() };
-        let p = self.malloc(total);
-        if !p.is_null() {
-            // SAFETY: p is a fresh block of at least `total` bytes.
-            unsafe { core::ptr::write_bytes(p, 0, total) };
-        }
-        p
-    }
-
-    #[cold]
-    fn fail(&mut self) -> *mut u8 {
-        self.stats.on_fail();
-        null_mut()
-    }
-
     /// The key word of a block of this epoch.
     #[inline]
     fn key(&self, user: usize, size: usize, slack: usize) -> usize {
@@ -101,33 +61,6 @@ impl<G: Grow> BumpHeap<G> {
     fn room(&self, size: usize, align: usize) -> Option<usize> {
         let b = (self.top.checked_add(HDR + align - 1)? & !(align - 1)) - HDR;
         (self.top != 0 && b <= self.end && self.end - b >= size).then_some(b)
-    }
-
-    #[inline(never)]
-    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
-        if n > MAX_SIZE {
-            return self.fail();
-        }
-        let size = block_for(n);
-        let align = align.max(8);
-        let b = match self.room(size, align) {
-            Some(b) => b,
-            None => {
-                self.extend(size + align);
-                match self.room(size, align) {
-                    Some(b) => b,
-                    None => return self.fail(),
-                }
-            }
-        };
-        self.top = b + size;
-        // SAFETY: [b, b + size) lies in the current region, above every live block.
-        unsafe {
-            wr(b, size | INUSE);
-            wr(b + W, self.key(b + HDR, size, size - HDR - n));
-        }
-        self.stats.on_alloc(n);
-        (b + HDR) as *mut u8
     }
 
     /// Makes room for `need` more bytes: the memory grows behind the
@@ -184,15 +117,56 @@ impl<G: Grow> BumpHeap<G> {
         why
     }
 
-    /// Frees a block: counted at once, its bytes reused only when it is the
-    /// most recent block (else at the next reset). False when refused.
-    ///
-    /// # Safety
-    /// `ptr` is null or a pointer returned by this arena.
-    #[inline]
-    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.try_free(ptr) }.is_ok()
+    /// Frees every block at once: the arena starts again at its first region.
+    pub fn reset(&mut self) {
+        if self.lo != 0 {
+            (self.top, self.end) = self.first;
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        self.stats.on_reset();
+    }
+}
+
+impl<G: Grow> Allocator for BumpHeap<G> {
+    fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// Current counters.
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Bytes of memory the arena's regions span.
+    fn heap_bytes(&self) -> usize {
+        self.pages.owned_bytes()
+    }
+
+    #[inline(never)]
+    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        if n > MAX_SIZE {
+            return self.fail();
+        }
+        let size = block_for(n);
+        let align = align.max(8);
+        let b = match self.room(size, align) {
+            Some(b) => b,
+            None => {
+                self.extend(size + align);
+                match self.room(size, align) {
+                    Some(b) => b,
+                    None => return self.fail(),
+                }
+            }
+        };
+        self.top = b + size;
+        // SAFETY: [b, b + size) lies in the current region, above every live block.
+        unsafe {
+            wr(b, size | INUSE);
+            wr(b + W, self.key(b + HDR, size, size - HDR - n));
+        }
+        self.stats.on_alloc(n);
+        (b + HDR) as *mut u8
     }
 
     /// [`BumpHeap::free`], saying why a pointer was refused.
@@ -200,7 +174,7 @@ impl<G: Grow> BumpHeap<G> {
     /// # Safety
     /// As for [`BumpHeap::free`].
     #[inline(never)]
-    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
+    unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
         if ptr.is_null() {
             return Ok(());
         }
@@ -215,35 +189,18 @@ impl<G: Grow> BumpHeap<G> {
         Ok(())
     }
 
-    /// Frees a block from `alloc(size, align)`.
-    ///
-    /// # Safety
-    /// As for [`BumpHeap::free`].
-    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.free(ptr) }
-    }
-
     /// Requested size of the live block at `ptr`, or `None`.
-    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+    fn block_size(&self, ptr: *const u8) -> Option<usize> {
         self.validate(ptr).ok().map(|(_, _, n)| n)
     }
 
-    /// C `realloc`. The most recent block grows and shrinks in place (the
+    /// `realloc` of a live block. The most recent block grows and shrinks in place (the
     /// memory grows behind it when it can); another block moves unless the
     /// new size fits its block.
     ///
     /// # Safety
-    /// `ptr` is null or a live pointer returned by this arena.
-    pub unsafe fn realloc(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.malloc(n);
-        }
-        if n == 0 {
-            // SAFETY: forwarded caller contract.
-            unsafe { self.free(ptr) };
-            return null_mut();
-        }
+    /// `ptr` is a pointer returned by this arena, not null.
+    unsafe fn resize(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
         let (b, size, old) = match self.validate(ptr) {
             Ok(v) => v,
             Err(why) => {
@@ -282,15 +239,6 @@ impl<G: Grow> BumpHeap<G> {
         }
         self.stats.on_resize(old, n);
         ptr
-    }
-
-    /// Frees every block at once: the arena starts again at its first region.
-    pub fn reset(&mut self) {
-        if self.lo != 0 {
-            (self.top, self.end) = self.first;
-        }
-        self.epoch = self.epoch.wrapping_add(1);
-        self.stats.on_reset();
     }
 }
 

@@ -4,6 +4,8 @@
 //! sees addresses above 2 GiB as negative i32, normalise with `>>> 0`);
 //! 0 means failure.
 
+#[cfg(not(feature = "checked"))]
+use crate::api::Allocator;
 use crate::backend::{Active, BUILD_ID};
 use crate::grow::WasmMemory;
 use crate::heap::Rejected;

@@ -3,6 +3,7 @@
 //! checks, over whichever backend is compiled in. (The checked build is its
 //! own heap: `crate::checked`.)
 
+use crate::api::Allocator;
 use crate::backend::{Backend, MIN_ALIGN};
 use crate::header::{self, HEADER};
 use crate::stats::Stats;
@@ -58,43 +59,6 @@ impl<B: Backend> Heap<B> {
         Self { backend, stats: Stats::new(), lo: usize::MAX, last: 0, quick: crate::quick::QuickLists::new() }
     }
 
-    /// Current counters.
-    pub fn stats(&self) -> Stats {
-        self.stats
-    }
-
-    /// Bytes of memory the backend manages.
-    pub fn heap_bytes(&self) -> usize {
-        self.backend.heap_bytes()
-    }
-
-    /// `size` bytes aligned to 8; null when out of memory.
-    #[inline]
-    pub fn malloc(&mut self, size: usize) -> *mut u8 {
-        self.alloc_with_header(size, HEADER)
-    }
-
-    /// `size` bytes aligned to `align` (a power of two up to 64 KiB); null otherwise.
-    pub fn aligned_alloc(&mut self, align: usize, size: usize) -> *mut u8 {
-        match header::header_len(align) {
-            Some(hdr) => self.alloc_with_header(size, hdr),
-            None => self.fail(),
-        }
-    }
-
-    /// `n * size` zeroed bytes; null on overflow or when out of memory.
-    pub fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
-        let Some(total) = header::array_size(n, size) else {
-            return self.fail();
-        };
-        let p = self.malloc(total);
-        if !p.is_null() {
-            // SAFETY: p is a fresh block of at least `total` bytes.
-            unsafe { core::ptr::write_bytes(p, 0, total) };
-        }
-        p
-    }
-
     // Not inlined into each allocating export: one copy keeps the module small.
     #[inline(never)]
     fn alloc_with_header(&mut self, size: usize, hdr: usize) -> *mut u8 {
@@ -142,12 +106,6 @@ impl<B: Backend> Heap<B> {
         self.stats.on_invalid_free();
     }
 
-    #[cold]
-    fn fail(&mut self) -> *mut u8 {
-        self.stats.on_fail();
-        null_mut()
-    }
-
     /// The cheap checks that keep a stray pointer from corrupting the heap:
     /// alignment, bounds, header key. `Ok((size, hdr))` for a live block.
     // Not inlined: free, realloc, dealloc and heap_block_size share one copy.
@@ -174,19 +132,28 @@ impl<B: Backend> Heap<B> {
         }
         Ok((size, hdr))
     }
+}
 
-    /// Frees a block; null is a no-op. A pointer that cannot be a live block
-    /// of this heap (including one freed already) is left alone and counted
-    /// (`stats().invalid_frees`). Returns false when refused.
-    ///
-    /// # Safety
-    /// `ptr` is null or a pointer returned by this heap (a stale or stray
-    /// pointer is refused unless its header is still intact, e.g. a block
-    /// freed and handed out again at the same address).
-    #[inline]
-    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.try_free(ptr) }.is_ok()
+impl<B: Backend> Allocator for Heap<B> {
+    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        match header::header_len(align) {
+            Some(hdr) => self.alloc_with_header(n, hdr),
+            None => self.fail(),
+        }
+    }
+
+    fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// Current counters.
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Bytes of memory the backend manages.
+    fn heap_bytes(&self) -> usize {
+        self.backend.heap_bytes()
     }
 
     /// [`Heap::free`], saying why a pointer was refused.
@@ -196,7 +163,7 @@ impl<B: Backend> Heap<B> {
     // Not inlined: the exports that free (free, try_free, dealloc,
     // deleteRecord, realloc) share one copy, which keeps the module small.
     #[inline(never)]
-    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
+    unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
         if ptr.is_null() {
             return Ok(());
         }
@@ -223,35 +190,17 @@ impl<B: Backend> Heap<B> {
 
     /// Requested size of the live block at `ptr`, or `None` when `ptr` is not
     /// one (the same checks as `free`, nothing counted).
-    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+    fn block_size(&self, ptr: *const u8) -> Option<usize> {
         self.validate(ptr).ok().map(|(size, _)| size)
     }
 
-    /// Frees a block from `alloc(size, align)` (the header knows both; the
-    /// checked build verifies them).
+    /// `realloc` of a live block (not null, `size > 0`): on failure null,
+    /// and `ptr` intact. A pointer `validate` refuses is left alone,
+    /// counted, and null is returned.
     ///
     /// # Safety
-    /// As for [`Heap::free`].
-    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.free(ptr) }
-    }
-
-    /// C `realloc`: null `ptr` allocates, size 0 frees and returns null, on
-    /// failure returns null and leaves `ptr` intact. A pointer `validate`
-    /// refuses is left alone, counted, and null is returned.
-    ///
-    /// # Safety
-    /// `ptr` is null or a live pointer returned by this heap.
-    pub unsafe fn realloc(&mut self, ptr: *mut u8, size: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.malloc(size);
-        }
-        if size == 0 {
-            // SAFETY: forwarded caller contract.
-            unsafe { self.free(ptr) };
-            return null_mut();
-        }
+    /// `ptr` is a pointer returned by this heap, not null.
+    unsafe fn resize(&mut self, ptr: *mut u8, size: usize) -> *mut u8 {
         let (old, hdr) = match self.validate(ptr) {
             Ok(v) => v,
             Err(_) => {

@@ -32,6 +32,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
+pub mod api;
 pub mod backend;
 pub mod bump;
 #[cfg(feature = "checked")]

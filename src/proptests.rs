@@ -5,6 +5,7 @@
 //! SAFETY (every `unsafe` block in this file): pointers are live blocks the
 //! heap under test returned, accessed within their requested sizes.
 
+use crate::api::Allocator;
 use crate::header::{self, HEADER, MAX_ALIGN, MAX_SIZE};
 use crate::heap::Heap;
 use crate::stats::Stats;

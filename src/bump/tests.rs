@@ -6,6 +6,7 @@
 //! reset or stray pointer to check that it is refused.
 
 use super::BumpHeap;
+use crate::api::Allocator;
 use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
 use crate::heap::tests::{self as shared, fake_memory};
 use crate::heap::Rejected;

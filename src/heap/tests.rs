@@ -7,61 +7,10 @@
 //! block sizes the tests requested.
 
 use super::{Heap, Rejected};
-use crate::backend::Backend;
-use crate::grow::{FakeMemory, Grow, LinearMemory, Pages, PAGE};
+use crate::api::Allocator;
+use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
 use crate::lin::LinHeap;
-use crate::stats::Stats;
 use std::vec::Vec;
-
-/// What the tests below drive: the release `Heap` over a backend, or
-/// linalloc's own heap; both keep the ABI's promises.
-pub(crate) trait TestHeap {
-    fn malloc(&mut self, n: usize) -> *mut u8;
-    fn calloc(&mut self, n: usize, size: usize) -> *mut u8;
-    fn aligned_alloc(&mut self, align: usize, n: usize) -> *mut u8;
-    unsafe fn try_free(&mut self, p: *mut u8) -> Result<(), Rejected>;
-    unsafe fn free(&mut self, p: *mut u8) -> bool {
-        unsafe { self.try_free(p) }.is_ok()
-    }
-    unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8;
-    fn block_size(&self, p: *const u8) -> Option<usize>;
-    fn stats(&self) -> Stats;
-    fn heap_bytes(&self) -> usize;
-}
-
-macro_rules! test_heap {
-    ($ty:ty, $($bound:tt)*) => {
-        impl<$($bound)*> TestHeap for $ty {
-            fn malloc(&mut self, n: usize) -> *mut u8 {
-                Self::malloc(self, n)
-            }
-            fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
-                Self::calloc(self, n, size)
-            }
-            fn aligned_alloc(&mut self, align: usize, n: usize) -> *mut u8 {
-                Self::aligned_alloc(self, align, n)
-            }
-            unsafe fn try_free(&mut self, p: *mut u8) -> Result<(), Rejected> {
-                unsafe { Self::try_free(self, p) }
-            }
-            unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8 {
-                unsafe { Self::realloc(self, p, n) }
-            }
-            fn block_size(&self, p: *const u8) -> Option<usize> {
-                Self::block_size(self, p)
-            }
-            fn stats(&self) -> Stats {
-                Self::stats(self)
-            }
-            fn heap_bytes(&self) -> usize {
-                Self::heap_bytes(self)
-            }
-        }
-    };
-}
-test_heap!(Heap<B>, B: Backend);
-test_heap!(LinHeap<G>, G: Grow);
-test_heap!(crate::bump::BumpHeap<G>, G: Grow);
 
 /// The heap's pages in a fake memory of 1 page that can grow to `pages`,
 /// starting 1 KiB in (where `__heap_base` would be); with the memory's range.
@@ -114,7 +63,7 @@ fn check(p: *const u8, len: usize, tag: u8) {
     }
 }
 
-pub(crate) fn basics<H: TestHeap>(mut h: H) {
+pub(crate) fn basics<H: Allocator>(mut h: H) {
     let a = h.malloc(1);
     let b = h.malloc(0);
     let c = h.malloc(0);
@@ -136,7 +85,7 @@ pub(crate) fn basics<H: TestHeap>(mut h: H) {
     assert_eq!((s.live, s.total, s.in_use, s.peak, s.failed), (0, 3, 0, 1, 0));
 }
 
-pub(crate) fn edge_cases<H: TestHeap>(mut h: H) {
+pub(crate) fn edge_cases<H: Allocator>(mut h: H) {
     assert!(h.malloc(0xFFFF_FFF0).is_null());
     assert!(h.malloc(0xFFFF_FFF8).is_null());
     assert!(h.calloc(0x1_0000, 0x1_0000).is_null());
@@ -180,7 +129,7 @@ pub(crate) fn edge_cases<H: TestHeap>(mut h: H) {
     assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
 }
 
-fn out_of_memory<H: TestHeap>(mut h: H) {
+fn out_of_memory<H: Allocator>(mut h: H) {
     let mut live = Vec::new();
     loop {
         let p = h.malloc(10_000);
@@ -208,7 +157,7 @@ fn out_of_memory<H: TestHeap>(mut h: H) {
 
 /// Random trace against a shadow model: no overlap, alignment, contents kept,
 /// every block inside the pages the backend grew.
-pub(crate) fn random_trace<H: TestHeap>(mut h: H, lo: usize, hi: usize, seed: u32, ops: usize) {
+pub(crate) fn random_trace<H: Allocator>(mut h: H, lo: usize, hi: usize, seed: u32, ops: usize) {
     let mut rng = Rng(seed);
     let mut live: Vec<(usize, usize, u8)> = Vec::new();
     for op in 0..ops {
@@ -265,7 +214,7 @@ macro_rules! backend_tests {
         mod $name {
             use super::*;
             #[allow(unused)]
-            fn heap(pages: usize) -> (impl TestHeap, usize, usize) {
+            fn heap(pages: usize) -> (impl Allocator, usize, usize) {
                 let (fake, lo, hi) = fake_memory(pages);
                 #[allow(clippy::redundant_closure_call)]
                 (($make)(fake), lo, hi)
@@ -345,7 +294,7 @@ fn quick_lists_of_the_release_heap() {
 
 /// Stray pointers that cheap checks can see are refused and counted; the
 /// heap stays intact. (The checked build faults on them instead.)
-pub(crate) fn invalid_frees<H: TestHeap>(mut h: H) {
+pub(crate) fn invalid_frees<H: Allocator>(mut h: H) {
     let a = h.malloc(100);
     fill(a, 100, 7);
     let mut local = [0u64; 4];
@@ -364,7 +313,7 @@ pub(crate) fn invalid_frees<H: TestHeap>(mut h: H) {
 /// A memory that cannot grow: 1 KiB blocks fill >= 90 % of the bytes from
 /// the heap start to its end, and after freeing everything the same number
 /// fits again.
-fn fixed_memory<H: TestHeap>(mut h: H, start: usize, end: usize, pages: usize) {
+fn fixed_memory<H: Allocator>(mut h: H, start: usize, end: usize, pages: usize) {
     let fill_up = |h: &mut H| {
         let mut v = Vec::new();
         loop {
@@ -392,7 +341,7 @@ fn fixed_memory<H: TestHeap>(mut h: H, start: usize, end: usize, pages: usize) {
 
 /// A block freed twice (small, large, over-aligned) is refused and counted,
 /// the counters stay exact, and no block is handed out twice afterwards.
-pub(crate) fn double_frees_are_refused<H: TestHeap>(mut h: H) {
+pub(crate) fn double_frees_are_refused<H: Allocator>(mut h: H) {
     let keep = h.malloc(64);
     for (size, align) in [(24, 8), (100, 8), (5000, 8), (300_000, 8), (48, 64), (4000, 4096)] {
         let p = h.aligned_alloc(align, size);
@@ -426,7 +375,7 @@ pub(crate) fn double_frees_are_refused<H: TestHeap>(mut h: H) {
 /// Quick lists: a freed small block is reused by the next request of its
 /// class, realloc within a class stays in place, and each list is bounded.
 #[cfg(feature = "talc")]
-fn quick_lists<H: TestHeap>(mut h: H) {
+fn quick_lists<H: Allocator>(mut h: H) {
     use crate::quick::{class, class_bytes, LIST_BYTES, SMALL_MAX};
     let a = h.malloc(20);
     unsafe { h.free(a) };

@@ -20,6 +20,7 @@
 mod bins;
 pub mod tag;
 
+use crate::api::Allocator;
 use crate::grow::Grow;
 use crate::header::{MAX_ALIGN, MAX_SIZE};
 use crate::heap::Rejected;
@@ -95,59 +96,6 @@ impl<G: Grow> LinHeap<G> {
         unsafe {
             p.write_bytes(0, 1);
             core::ptr::addr_of_mut!((*p).pages).write(pages);
-        }
-    }
-
-    /// Current counters.
-    pub fn stats(&self) -> Stats {
-        self.stats
-    }
-
-    /// Bytes of memory the heap's regions span.
-    pub fn heap_bytes(&self) -> usize {
-        self.pages.owned_bytes()
-    }
-
-    /// `size` bytes aligned to 8; null when out of memory.
-    #[inline]
-    pub fn malloc(&mut self, size: usize) -> *mut u8 {
-        self.alloc(size, 8)
-    }
-
-    /// `size` bytes aligned to `align` (a power of two up to 64 KiB); null otherwise.
-    pub fn aligned_alloc(&mut self, align: usize, size: usize) -> *mut u8 {
-        if !align.is_power_of_two() || align > MAX_ALIGN {
-            return self.fail();
-        }
-        self.alloc(size, align)
-    }
-
-    /// `n * size` zeroed bytes; null on overflow or when out of memory.
-    pub fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
-        let Some(total) = n.checked_mul(size) else { return self.fail() };
-        let p = self.malloc(total);
-        if !p.is_null() {
-            // SAFETY: p is a fresh block of at least `total` bytes.
-            unsafe { core::ptr::write_bytes(p, 0, total) };
-        }
-        p
-    }
-
-    #[cold]
-    fn fail(&mut self) -> *mut u8 {
-        self.stats.on_fail();
-        null_mut()
-    }
-
-    // One copy for every allocating export keeps the module small.
-    #[inline(never)]
-    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
-        match self.block(n, align) {
-            0 => self.fail(),
-            user => {
-                self.stats.on_alloc(n);
-                user as *mut u8
-            }
         }
     }
 
@@ -488,15 +436,68 @@ impl<G: Grow> LinHeap<G> {
         why
     }
 
-    /// Frees a block; null is a no-op; a pointer that cannot be a live block
-    /// (including one freed already) is left alone and counted. False when refused.
-    ///
-    /// # Safety
-    /// `ptr` is null or a pointer returned by this heap.
-    #[inline]
-    pub unsafe fn free(&mut self, ptr: *mut u8) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.try_free(ptr) }.is_ok()
+    /// The moving `realloc`: a new block as aligned as the old one was
+    /// asked to be, the old contents, the old block freed.
+    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, align: usize) -> *mut u8 {
+        // One resize in the counters: the old bytes leave before the new
+        // ones arrive (the peak never holds both), `alloc` counts `total`
+        // (or the failure), and the live count stays.
+        self.stats.in_use -= old;
+        let new = self.alloc(n, align);
+        if new.is_null() {
+            self.stats.in_use += old;
+            return new;
+        }
+        self.stats.live -= 1;
+        // SAFETY: both blocks are live and distinct; the copy fits both; the
+        // old block is freed by its owner.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
+            self.release(ptr as usize - HDR);
+        }
+        new
+    }
+}
+
+/// Start of the block whose user part is aligned to `align` (a power of
+/// two, at least 16) in a free block at `b`: `b` itself, or far enough in
+/// for the gap in front to be a free block of its own.
+fn aligned(b: usize, align: usize) -> usize {
+    let mut u = (b + HDR + align - 1) & !(align - 1);
+    if u - HDR != b {
+        // at most MIN_BLOCK / 16 + 1 steps: align >= 16
+        while u - HDR - b < MIN_BLOCK {
+            u += align;
+        }
+    }
+    u - HDR
+}
+
+impl<G: Grow> Allocator for LinHeap<G> {
+    fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// Current counters.
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Bytes of memory the heap's regions span.
+    fn heap_bytes(&self) -> usize {
+        self.pages.owned_bytes()
+    }
+
+    // One copy for every allocating export keeps the module small.
+    #[inline(never)]
+    fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
+        match self.block(n, align) {
+            0 => self.fail(),
+            user => {
+                self.stats.on_alloc(n);
+                user as *mut u8
+            }
+        }
     }
 
     /// [`LinHeap::free`], saying why a pointer was refused.
@@ -504,7 +505,7 @@ impl<G: Grow> LinHeap<G> {
     /// # Safety
     /// As for [`LinHeap::free`].
     #[inline(never)]
-    pub unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
+    unsafe fn try_free(&mut self, ptr: *mut u8) -> Result<(), Rejected> {
         if ptr.is_null() {
             return Ok(());
         }
@@ -527,36 +528,19 @@ impl<G: Grow> LinHeap<G> {
         Ok(())
     }
 
-    /// Frees a block from `alloc(size, align)` (the header knows both).
-    ///
-    /// # Safety
-    /// As for [`LinHeap::free`].
-    pub unsafe fn dealloc(&mut self, ptr: *mut u8, _size: usize, _align: usize) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.free(ptr) }
-    }
-
     /// Requested size of the live block at `ptr`, or `None`.
-    pub fn block_size(&self, ptr: *const u8) -> Option<usize> {
+    fn block_size(&self, ptr: *const u8) -> Option<usize> {
         self.validate(ptr).ok().map(|(_, _, n)| n)
     }
 
-    /// C `realloc`: null `ptr` allocates, size 0 frees and returns null, on
-    /// failure returns null and leaves `ptr` intact; a refused pointer is
+    /// `realloc` of a live block (not null, `n > 0`): on failure null, and
+    /// `ptr` intact; a refused pointer is
     /// counted and null returned. Grows in place when the next block is free
     /// (or the memory can grow behind the heap's last block); shrinks in place.
     ///
     /// # Safety
-    /// `ptr` is null or a live pointer returned by this heap.
-    pub unsafe fn realloc(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.malloc(n);
-        }
-        if n == 0 {
-            // SAFETY: forwarded caller contract.
-            unsafe { self.free(ptr) };
-            return null_mut();
-        }
+    /// `ptr` is a pointer returned by this heap, not null.
+    unsafe fn resize(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
         let (b, mut size, old) = match self.validate(ptr) {
             Ok(v) => v,
             Err(why) => {
@@ -599,42 +583,6 @@ impl<G: Grow> LinHeap<G> {
         self.stats.on_resize(old, n);
         ptr
     }
-
-    /// The moving `realloc`: a new block as aligned as the old one was
-    /// asked to be, the old contents, the old block freed.
-    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, align: usize) -> *mut u8 {
-        // One resize in the counters: the old bytes leave before the new
-        // ones arrive (the peak never holds both), `alloc` counts `total`
-        // (or the failure), and the live count stays.
-        self.stats.in_use -= old;
-        let new = self.alloc(n, align);
-        if new.is_null() {
-            self.stats.in_use += old;
-            return new;
-        }
-        self.stats.live -= 1;
-        // SAFETY: both blocks are live and distinct; the copy fits both; the
-        // old block is freed by its owner.
-        unsafe {
-            core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
-            self.release(ptr as usize - HDR);
-        }
-        new
-    }
-}
-
-/// Start of the block whose user part is aligned to `align` (a power of
-/// two, at least 16) in a free block at `b`: `b` itself, or far enough in
-/// for the gap in front to be a free block of its own.
-fn aligned(b: usize, align: usize) -> usize {
-    let mut u = (b + HDR + align - 1) & !(align - 1);
-    if u - HDR != b {
-        // at most MIN_BLOCK / 16 + 1 steps: align >= 16
-        while u - HDR - b < MIN_BLOCK {
-            u += align;
-        }
-    }
-    u - HDR
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use super::tag::{HDR, MIN_BLOCK};
 use super::LinHeap;
+use crate::api::Allocator;
 use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
 use crate::heap::Rejected;
 use std::vec::Vec;
