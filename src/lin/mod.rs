@@ -52,8 +52,6 @@ pub struct LinHeap<G: Grow> {
     /// Blocks on each quick list: at most `QUICK_CAP`, and the bound of
     /// the walk that empties the list.
     qlen: [u16; QUICK_MAX / 8 + 1],
-    /// Blocks on all quick lists.
-    cached: usize,
 }
 
 /// Largest block kept on the quick lists.
@@ -71,18 +69,7 @@ const SCAN: usize = 256;
 impl<G: Grow> LinHeap<G> {
     /// An empty heap over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self {
-            pages,
-            stats: Stats::new(),
-            lo: 0,
-            hi: 0,
-            fence: 0,
-            top: 0,
-            bins: Bins::new(),
-            quick: [0; QUICK_MAX / 8 + 1],
-            qlen: [0; QUICK_MAX / 8 + 1],
-            cached: 0,
-        }
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, fence: 0, top: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], qlen: [0; QUICK_MAX / 8 + 1] }
     }
 
     /// Writes an empty heap over `pages` at `p`: all zero but the pages, so
@@ -113,7 +100,6 @@ impl<G: Grow> LinHeap<G> {
             // in its first user word (`try_free`).
             self.quick[size / 8] = unsafe { rd(q + HDR) };
             self.qlen[size / 8] -= 1;
-            self.cached -= 1;
             (q, size)
         } else {
             match self.place(size, align) {
@@ -171,7 +157,7 @@ impl<G: Grow> LinHeap<G> {
     /// Grows the memory once when no list has one.
     fn take(&mut self, want: usize) -> Option<(usize, usize)> {
         let mut b = self.fit(want);
-        if b == 0 && self.cached != 0 {
+        if b == 0 {
             self.flush();
             b = self.fit(want);
         }
@@ -270,7 +256,6 @@ impl<G: Grow> LinHeap<G> {
                 }
             }
         }
-        self.cached = 0;
     }
 
     /// A free block of at least `want` bytes (still on its list, or the
@@ -520,7 +505,6 @@ impl<G: Grow> Allocator for LinHeap<G> {
             }
             self.quick[size / 8] = b;
             self.qlen[size / 8] += 1;
-            self.cached += 1;
             return Ok(());
         }
         // SAFETY: b is a live block (validated), freed by its owner.
