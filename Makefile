@@ -19,7 +19,7 @@ RELEASE  := target/$(TARGET)/release/linalloc.wasm
 # example modules into the tracked tree, and `make test` fails when those
 # differ from a fresh build. A test run never writes a tracked file.
 OUT      ?= build
-DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm dist/linalloc-bump.wasm
+DIST_FILES := dist/linalloc.wasm dist/linalloc-talc.wasm dist/linalloc-dlmalloc.wasm dist/linalloc-wee.wasm dist/linalloc-checked.wasm dist/linalloc-bump.wasm dist/linalloc-mt.wasm
 EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm examples/link/rust-client.wasm
 RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
 DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
@@ -84,6 +84,24 @@ $(OUT)/dist/linalloc-checked.wasm: FORCE | setup
 	$(call build-wasm,checked,$@)
 $(OUT)/dist/linalloc-bump.wasm: FORCE | setup
 	$(call build-wasm,bump,$@)
+
+# The threads build: lin behind a spin lock, for one shared memory used by
+# workers. Atomics need the core library rebuilt (-Zbuild-std), so it is built
+# on the pinned nightly of setup-miri; the other builds stay on stable.
+# Linked for a shared memory of up to 4 GiB, exporting __stack_pointer so the
+# loader can give each worker's instance its own stack.
+MT_RUSTFLAGS = -C target-feature=+atomics,+bulk-memory,+mutable-globals \
+  -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+  -C link-arg=--stack-first -C link-arg=-zstack-size=16384 -C link-arg=--export=__stack_pointer \
+  --remap-path-prefix=$(CARGO_HOME)/registry/src=/crates --remap-path-prefix=$(RUSTUP_HOME)=/rustup
+RUSTUP_HOME ?= $(HOME)/.rustup
+$(OUT)/dist/linalloc-mt.wasm: FORCE | setup setup-miri
+	@mkdir -p $(dir $@)
+	@echo "build $@ (feature mt, $(MIRI_TOOLCHAIN))"
+	@RUSTFLAGS="$(MT_RUSTFLAGS)" $(CARGO) +$(MIRI_TOOLCHAIN) build --quiet --release --target $(TARGET) --target-dir target/mt \
+	  -Zbuild-std=core,panic_abort -Zbuild-std-features=compiler-builtins-mem --no-default-features --features mt 2>&1 | grep -v 'unstable feature specified\|not stably supported\|^ *|$$\|^ *= note\|generated 1 warning\|^$$' || true
+	@$(WASM_OPT) $(WASM_OPT_FLAGS) --enable-threads --enable-mutable-globals target/mt/$(TARGET)/release/linalloc.wasm -o $@.tmp
+	@$(NODE) scripts/check-wasm.mjs $@.tmp && mv $@.tmp $@
 
 # The release step: refresh the committed drop-in files and example modules
 # from a fresh build (then commit them). `make test` checks they match.

@@ -92,7 +92,17 @@ of live requested bytes, and the pages at the end.
 
 ${eff}
 
-## The JS boundary
+${r.threads ? `## Threads
+
+\`${r.threads.file}\` (${r.threads.size.raw} bytes): one heap in a shared memory, every call
+under one spin lock. Operations are a \`free\` and a \`malloc\` from JavaScript
+(the \`small\` and \`records\` patterns, 1 000 live blocks per thread, ${r.threads.ops} operations).
+
+| pattern | one thread, threads build | one thread, default build | ratio | 1 worker | 2 workers | 2 / 1 |
+|---|---:|---:|---:|---:|---:|---:|
+${Object.entries(r.threads.singleThread).map(([p, v]) => `| ${p} | ${v.nsPerOpMt.toFixed(1)} ns | ${v.nsPerOpLin.toFixed(1)} ns | ${v.ratio.toFixed(2)}× | ${(r.threads.scaling[p].opsPerSec1 / 1e6).toFixed(1)} M/s | ${(r.threads.scaling[p].opsPerSec2 / 1e6).toFixed(1)} M/s | **${r.threads.scaling[p].ratio.toFixed(2)}×** |`).join('\n')}
+
+` : ''}## The JS boundary
 
 The default module, through the loader and through raw exports.
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { TRACES, NEEDS_REALLOC, prepareAllocator, instantiatePair } from './harness.mjs';
 import { load } from '../js/linalloc.js';
 import { renderSvg } from './chart.mjs';
+import { threadsBench } from './threads.mjs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -208,6 +209,8 @@ process.stderr.write(`bench ${backends.map((b) => b.name).join(', ')}\n`);
 const measured = measureAll(backends);
 backends.forEach((b, k) => results.backends.push({ name: b.name, kind: b.kind, file: b.file, size: size(b.file), traces: measured[k] }));
 results.jsBoundary = await boundary();
+process.stderr.write('  threads build: single-thread cost, 1 and 2 workers\n');
+results.threads = { file: 'build/dist/linalloc-mt.wasm', size: size('build/dist/linalloc-mt.wasm'), ...(await threadsBench({ quick: QUICK })) };
 
 // ratios to dlmalloc, measured in this same run
 const base = results.backends.find((b) => b.name === 'dlmalloc');
@@ -269,6 +272,11 @@ console.log(`  malloc+free pair: loader ${jb.nsPerPair.loader.toFixed(1)} ns, ra
 console.log(`  loader / raw = ${jb.loaderOverRaw.toFixed(2)}x; raw / trivial calls = ${jb.rawOverTrivial.toFixed(2)}x`);
 console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.recordsMs.loader.toFixed(1)} ms, raw exports + typed arrays ${jb.recordsMs.rawExportsAndTypedArrays.toFixed(1)} ms, plain JS objects ${jb.recordsMs.plainJsObjects.toFixed(1)} ms`);
 console.log(`  loader / raw = ${jb.recordsLoaderOverRaw.toFixed(2)}x; raw / plain JS = ${jb.recordsRawOverJs.toFixed(2)}x`);
+
+const th = results.threads;
+console.log(`\nThreads build (build/dist/linalloc-mt.wasm, ${th.size.raw} bytes): one shared heap, a spin lock held by every call`);
+for (const [p, v] of Object.entries(th.singleThread)) console.log(`  ${p}: one thread ${v.nsPerOpMt.toFixed(1)} ns per malloc+free from JS vs ${v.nsPerOpLin.toFixed(1)} ns for the default build: ${v.ratio.toFixed(2)}x`);
+for (const [p, v] of Object.entries(th.scaling)) console.log(`  ${p}: ${(v.opsPerSec1 / 1e6).toFixed(1)} M ops/s with 1 worker, ${(v.opsPerSec2 / 1e6).toFixed(1)} M with 2: ${v.ratio.toFixed(2)}x`);
 
 // linalloc's default against the best peer (any module given as a peer, e.g.
 // `make bench PEERS=1`): speed against the fastest build of every peer,

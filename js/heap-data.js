@@ -62,7 +62,9 @@ export function readString(heap, ptr, len) {
     m = inRange(heap, ptr, len);
     end = ptr + len;
   }
-  return new TextDecoder().decode(m.subarray(ptr, end));
+  // TextDecoder refuses views of a SharedArrayBuffer: copy those first
+  const bytes = heap.shared ? m.slice(ptr, end) : m.subarray(ptr, end);
+  return new TextDecoder().decode(bytes);
 }
 
 /** Copies a typed array into a new block of `heap` aligned for its element type; returns its pointer. */

@@ -14,6 +14,7 @@ import { INTERNAL } from './internal.js';
 import { PAGE_SIZE, outOfMemory } from './memory.js';
 import { RECORD_SIZE, Record, recordAt } from './record.js';
 import { Tracker } from './tracking.js';
+import { workerDone, workerInit } from './threads.js';
 import { readOwnerTag } from './wasm-info.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -30,6 +31,7 @@ export class Heap {
   #maximum;
   #startPages;
   #buffer = null;
+  #shared; // a SharedArrayBuffer memory (threads build): its buffers never detach
   #u8 = null;
   #i8 = null;
   #u16 = null;
@@ -54,6 +56,7 @@ export class Heap {
       value: {
         regions: [],
         table: null,
+        module: null, // the compiled allocator (workerInit posts it)
         oom: (size) => outOfMemory(this, size),
         fault: () => this.#fault(),
         forget: (ptr) => {
@@ -64,6 +67,7 @@ export class Heap {
     this.#raw = instance.exports;
     this.#x = isCheckedBuild(this.#raw) ? checkedExports(this.#raw, this) : this.#raw;
     this.#memory = memory;
+    this.#shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     this.#maximum = maximum;
     this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
     /** emscripten-style alias of `malloc`. */
@@ -210,10 +214,11 @@ export class Heap {
   // memory.grow detaches the old buffer of a non-shared memory, so a cached
   // buffer with byteLength 0 is stale. Checking that is much cheaper than
   // the `memory.buffer` accessor, which is only called when it changed.
-  // (A shared memory never detaches: the threads build must compare identity.)
+  // A shared memory never detaches; growing it gives `memory.buffer` a new,
+  // longer buffer, so there the buffer's identity is compared.
   #fresh() {
     const cached = this.#buffer;
-    if (cached !== null && cached.byteLength !== 0) return cached;
+    if (cached !== null && cached.byteLength !== 0 && (!this.#shared || cached === this.#memory.buffer)) return cached;
     const b = this.#memory.buffer;
     this.#buffer = b;
     this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
@@ -343,6 +348,21 @@ export class Heap {
   /** Live blocks allocated through this Heap while tracking: `[{ ptr, size, stack }]`, by address. */
   liveBlocks() {
     return this.#tracked === null ? [] : this.#tracked.blocks();
+  }
+
+  /** True when the memory is shared (the threads build, for workers). */
+  get shared() {
+    return this.#shared;
+  }
+
+  /** Threads build: a new worker's stack and what it needs; post it, then `attach(init)` in the worker. */
+  workerInit() {
+    return workerInit(this);
+  }
+
+  /** Threads build: gives the stack of `init` back, once its worker has ended. */
+  workerDone(init) {
+    workerDone(this, init);
   }
 
   /** True for the checked build. */

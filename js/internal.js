@@ -1,9 +1,10 @@
 // The key of a Heap's package-private state. Only the loader's own modules
 // import it; js/linalloc.js does not re-export it, so users cannot reach it.
 //
-// `heap[INTERNAL]` is `{ regions, table, oom(size), fault(), forget(ptr) }`:
+// `heap[INTERNAL]` is `{ regions, table, module, oom(size), fault(), forget(ptr) }`:
 // the static regions of the allocator and linked modules, the function table
-// shared by side modules (null until one needs it), the OutOfMemoryError for
+// shared by side modules (null until one needs it), the compiled allocator
+// (for workers of a shared heap), the OutOfMemoryError for
 // `size` bytes, the error for the checked build's last fault (checked.js), and
 // untracking a block freed outside the Heap's methods (Record.free).
 

@@ -25,7 +25,7 @@ export interface LoadOptions {
   maximum?: number;
   /** Remember live blocks allocated through the helpers (see `Heap.liveBlocks`). */
   track?: boolean;
-  /** Reserved for the threads build; must be omitted or false. */
+  /** A shared memory (and, without a source, the threads build dist/linalloc-mt.wasm) for workers: see `Heap.workerInit` and `attach`. */
   shared?: boolean;
   /** Extra imports, by module name, for modules that need more than env.memory. */
   imports?: { [key: string]: { [key: string]: unknown } };
@@ -79,6 +79,23 @@ export interface RecordJSON {
 /** Loads the allocator module; `load()` with no arguments is idempotent. */
 export function load(source?: Source, options?: LoadOptions): Promise<Heap>;
 
+/** What `heap.workerInit()` returns: structured-cloneable, to post to a worker. */
+export interface WorkerInit {
+  linalloc: 'worker';
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** The worker's stack: a block of the shared heap. */
+  stack: number;
+  stackSize: number;
+  maximum: number | null;
+}
+
+/** In a worker: a Heap on the shared memory of `init`, on a stack of its own. */
+export function attach(init: WorkerInit): Heap;
+
+/** Bytes of stack each worker's instance gets. */
+export const WORKER_STACK: number;
+
 /**
  * Links modules that need malloc/free against the allocator in one memory,
  * fetching and compiling all of them in parallel.
@@ -109,6 +126,12 @@ export class Heap {
   readonly regions: Region[];
   /** True for the checked build. */
   readonly checked: boolean;
+  /** True when the memory is shared (the threads build). */
+  readonly shared: boolean;
+  /** Threads build: a new worker's stack and what the worker needs; post it, then call `attach(init)` there. */
+  workerInit(): WorkerInit;
+  /** Threads build: gives a worker's stack back once the worker has ended. */
+  workerDone(init: WorkerInit): void;
   /** Checked build: verifies every live block; throws HeapCorruptionError. No-op otherwise. */
   check(): void;
 

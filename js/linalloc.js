@@ -16,6 +16,7 @@
 //   record.js       the Record class
 //   tracking.js     live-block tracking
 //   checked.js      the checked build's fault traps
+//   threads.js      workers on one shared heap: workerInit, attach
 //   internal.js     the key of a Heap's package-private state (not exported here)
 //   wasm-info.js    the binary reader (layouts, owner tag)
 
@@ -37,3 +38,4 @@ export { load, checkImports } from './load.js';
 export { linkModules } from './link.js';
 export { Heap } from './heap.js';
 export { Record } from './record.js';
+export { attach, WORKER_STACK } from './threads.js';

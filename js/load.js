@@ -19,6 +19,7 @@ let defaultLoad = null;
 /** URL of the bundled default allocator, dist/linalloc.wasm. */
 export const bundled = () => new URL('../dist/linalloc.wasm', import.meta.url);
 const bundledChecked = () => new URL('../dist/linalloc-checked.wasm', import.meta.url);
+const bundledThreads = () => new URL('../dist/linalloc-mt.wasm', import.meta.url);
 
 /**
  * Loads the allocator module and returns a ready `Heap`.
@@ -34,10 +35,13 @@ const bundledChecked = () => new URL('../dist/linalloc-checked.wasm', import.met
  * @param {object} [options.imports] extra imports for modules that need them
  * @param {boolean} [options.checked] load the checked build (dist/linalloc-checked.wasm):
  *   misuse throws DoubleFreeError, InvalidFreeError or HeapCorruptionError
+ * @param {boolean} [options.shared] a shared memory for workers, and the threads
+ *   build (dist/linalloc-mt.wasm) unless `source` names another; see `heap.workerInit()`
  * @returns {Promise<Heap>}
  */
 export function load(source, options) {
   if (source === undefined && options?.checked) source = bundledChecked();
+  if (source === undefined && (options?.shared || isShared(options?.memory))) source = bundledThreads();
   if (source === undefined && options === undefined) {
     // Idempotent: the default heap is loaded once.
     if (defaultLoad === null) {
@@ -58,7 +62,7 @@ async function loadUncached(source, options) {
 export function checkLoadOptions(options) {
   const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
   if (unknown.length) throw new TypeError(`linalloc: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid options: ${KNOWN_OPTIONS.join(', ')}`);
-  if (options.shared) throw new LinallocError('shared memory needs the threads build, which is not available yet; omit `shared`.', 'UNSUPPORTED');
+  if (options.shared && options.checked) throw new TypeError('linalloc: the checked build is single-threaded; `checked` and `shared` cannot be combined');
   if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
     throw new TypeError('linalloc: options.memory must be a WebAssembly.Memory');
   }
@@ -75,6 +79,7 @@ export async function startHeap(compiled, options, neededPages) {
     throw new LoadError(`${compiled.url} does not import its memory as env.memory, so its heap would not live in a memory you can share or see. Load dist/linalloc*.wasm, or link your module with --import-memory.`, 'NO_MEMORY_IMPORT', { url: compiled.url });
   }
   const minimum = compiled.layout.memory?.initial ?? 0;
+  checkSharing(compiled, options);
   const { memory, maximum } = memoryFor(compiled, options, neededPages);
   refuseSecondHeap(memory, compiled.url);
   const instance = await instantiateAllocator(compiled, memory, options);
@@ -86,6 +91,7 @@ export async function startHeap(compiled, options, neededPages) {
     throw e;
   }
   const heap = new Heap(instance, memory, maximum);
+  heap[INTERNAL].module = compiled.module;
   heap[INTERNAL].regions.push({ module: compiled.name ?? 'linalloc', start: 0, end: Math.max(minimum * PAGE_SIZE, staticEnd(compiled)) });
   if (options.track) heap.tracking = true;
   return heap;
@@ -121,7 +127,21 @@ function memoryFor(compiled, options, neededPages) {
   if (initial < need) {
     throw new MemoryError(`initial ${initial} pages is below the minimum of ${need} pages${neededPages > minimum ? " the linked modules' static data needs" : ''}; pass initial >= ${need}.`, 'MEMORY_TOO_SMALL', { pages: initial, minimum: need });
   }
-  return createMemory(initial, options.maximum ?? MAX_PAGES);
+  return createMemory(initial, options.maximum ?? MAX_PAGES, Boolean(compiled.layout.memory?.shared));
+}
+
+/** True for a memory backed by a SharedArrayBuffer. */
+export const isShared = (memory) => memory instanceof WebAssembly.Memory && typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+
+/** A LoadError unless the module and the memory agree on sharing (the threads build needs a shared memory, the others an unshared one). */
+function checkSharing(compiled, options) {
+  const moduleShared = Boolean(compiled.layout.memory?.shared);
+  const wantShared = options.memory ? isShared(options.memory) : Boolean(options.shared);
+  if (moduleShared === wantShared) return;
+  if (wantShared) {
+    throw new LoadError(`${compiled.url} is single-threaded and cannot use a shared memory. Load the threads build, dist/linalloc-mt.wasm (load(undefined, { shared: true }) does).`, 'NOT_THREADS_BUILD', { url: compiled.url });
+  }
+  throw new LoadError(`${compiled.url} is the threads build: it needs a shared memory. Pass { shared: true } (or a memory created with shared: true and a maximum), or load dist/linalloc.wasm for one thread.`, 'NEEDS_SHARED_MEMORY', { url: compiled.url });
 }
 
 /** Instantiates the allocator with `memory` as env.memory and the user's imports; the loader's errors on failure. */

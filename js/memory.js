@@ -19,7 +19,7 @@ let warnedMaximum = false;
  * refuses to reserve that much (some 32-bit and mobile browsers), retries
  * with smaller maxima and warns once.
  */
-export function createMemory(initial, maximum = MAX_PAGES) {
+export function createMemory(initial, maximum = MAX_PAGES, shared = false) {
   checkPages('initial', initial);
   checkPages('maximum', maximum);
   if (maximum < initial) {
@@ -27,13 +27,16 @@ export function createMemory(initial, maximum = MAX_PAGES) {
   }
   for (let max = maximum; ; max = Math.max(initial, max >>> 1)) {
     try {
-      const memory = new WebAssembly.Memory({ initial, maximum: max });
+      const memory = new WebAssembly.Memory({ initial, maximum: max, shared });
       if (max !== maximum && !warnedMaximum) {
         warnedMaximum = true;
         warn(`this engine could not reserve a memory with maximum ${maximum} pages; using maximum ${max} pages (${(max * PAGE_SIZE) / 2 ** 20} MiB).`);
       }
       return { memory, maximum: max };
     } catch (e) {
+      if (shared && typeof SharedArrayBuffer !== 'function') {
+        throw new MemoryError('this page cannot create a shared memory: SharedArrayBuffer is not available. Browsers need cross-origin isolation: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp.', 'NOT_ISOLATED', { cause: e });
+      }
       if (max === initial) {
         throw new MemoryError(`the engine refused a memory of ${initial} pages (${e.message}). Use a smaller initial size.`, 'MEMORY_REFUSED', { initial, maximum, cause: e });
       }

@@ -1,5 +1,6 @@
 // Checks a built drop-in module: it compiles, imports exactly env.memory with
-// a minimum of at most 2 pages and no maximum, exports the whole ABI with the
+// a minimum of at most 2 pages and no maximum (the threads build: shared, up
+// to 65536 pages), exports the whole ABI with the
 // right signatures, and keeps its data segments below the heap floor (so no
 // build's instantiation writes over another build's running heap).
 // Usage: node scripts/check-wasm.mjs file.wasm...
@@ -23,8 +24,9 @@ for (const file of process.argv.slice(2)) {
     }
     const layout = moduleLayout(bytes);
     const lim = layout.memory;
-    if (!lim || lim.initial > 2 || lim.maximum !== undefined) {
-      problems.push(`memory import limits must be initial <= 2, no maximum; found ${JSON.stringify(lim)}`);
+    // the threads build imports a shared memory, which must declare a maximum (4 GiB)
+    if (lim?.shared ? lim.initial > 2 || lim.maximum !== 65536 : !lim || lim.initial > 2 || lim.maximum !== undefined) {
+      problems.push(`memory import limits must be initial <= 2 and no maximum (shared: maximum 65536); found ${JSON.stringify(lim)}`);
     }
     const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
     const missing = ABI_EXPORTS.filter((n) => !exported.has(n));

@@ -1,5 +1,7 @@
 // A small static file server for the examples and the tests: serves the repo
-// on localhost with application/wasm for .wasm files.
+// on localhost with application/wasm for .wasm files, and cross-origin
+// isolated (COOP same-origin + COEP require-corp), which browsers require
+// before a page may share memory with workers (SharedArrayBuffer).
 // CLI: node scripts/serve.mjs [port]    (default 8080; 0 picks a free port)
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -21,10 +23,12 @@ const TYPES = {
 
 /**
  * Starts a server. Options for tests: `delayMs` delays every response;
- * `wasmType` overrides the .wasm content type (to test the MIME fallback).
+ * `wasmType` overrides the .wasm content type (to test the MIME fallback);
+ * `isolate: false` leaves out the cross-origin isolation headers.
  * Resolves to `{ url, port, close() }`.
  */
-export function serve({ root = ROOT, port = 0, host = '127.0.0.1', delayMs = 0, wasmType = 'application/wasm' } = {}) {
+export function serve({ root = ROOT, port = 0, host = '127.0.0.1', delayMs = 0, wasmType = 'application/wasm', isolate = true } = {}) {
+  const isolation = isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer(async (req, res) => {
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
@@ -37,7 +41,7 @@ export function serve({ root = ROOT, port = 0, host = '127.0.0.1', delayMs = 0, 
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       const ext = extname(file);
-      res.writeHead(200, { 'content-type': ext === '.wasm' ? wasmType : TYPES[ext] || 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': ext === '.wasm' ? wasmType : TYPES[ext] || 'application/octet-stream', 'cache-control': 'no-store', ...isolation });
       res.end(body);
     } catch {
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><h1>404 Not Found</h1><p>${path}</p>`);
@@ -59,5 +63,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(`  plain page (no loader): ${s.url}examples/plain/`);
   console.log(`  records app (loader):   ${s.url}examples/records/`);
   console.log(`  runtime linking:        ${s.url}examples/link/`);
+  console.log(`  workers, one heap:      ${s.url}examples/workers/`);
   console.log('press Ctrl+C to stop');
 }

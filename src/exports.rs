@@ -9,6 +9,7 @@ use crate::api::Allocator;
 use crate::backend::{Active, BUILD_ID};
 use crate::grow::WasmMemory;
 use crate::heap::Rejected;
+use crate::lock::Guard;
 use crate::owner;
 use crate::record::Record;
 
@@ -20,19 +21,23 @@ extern "C" {
 /// The heap of this memory, if this build's heap has started. Its state
 /// lives in memory at the address the owner tag holds (`crate::owner`), so
 /// every instance of this build on one memory uses the same heap.
+///
+/// Every export that reaches the heap holds the heap lock (`crate::lock`;
+/// nothing outside the threads build) from before this call to its end.
 #[inline(always)]
 fn heap() -> Option<&'static mut Active> {
     let state = owner::state(WasmMemory, BUILD_ID)?;
-    // SAFETY: the tag names this build, so `state` is a Active
-    // written by `start`; wasm32 without threads runs one call at a time and
-    // no export re-enters another, so this is the only live reference.
+    // SAFETY: the tag names this build, so `state` is an Active written by
+    // `start`; the caller holds the lock, which keeps every other call
+    // (other threads' too) out, and no export re-enters another while it
+    // holds the lock, so this is the only live reference.
     Some(unsafe { &mut *(state as *mut Active) })
 }
 
 /// The heap, started on first use: it takes the caller's pages from
 /// `__heap_base` (at least `HEAP_FLOOR`; or the reservation) to the end of
-/// the memory. `None` when
-/// another build owns the memory, or not even the state fits.
+/// the memory. `None` when another build owns the memory, or not even the
+/// state fits. The caller holds the lock.
 #[inline(always)]
 fn heap_or_start() -> Option<&'static mut Active> {
     match heap() {
@@ -41,6 +46,7 @@ fn heap_or_start() -> Option<&'static mut Active> {
     }
 }
 
+/// Starts the heap (the caller holds the lock).
 #[cold]
 #[inline(never)]
 fn start() -> Option<&'static mut Active> {
@@ -59,12 +65,14 @@ fn start() -> Option<&'static mut Active> {
 // One out-of-line copy for the six counter exports keeps the module small.
 #[inline(never)]
 fn stat(i: usize) -> usize {
+    let _held = Guard::take();
     heap().map_or(0, |h| h.stats().field(i))
 }
 
 /// At least `size` bytes aligned to 8; `malloc(0)` is a unique pointer; 0 when out of memory.
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut u8 {
+    let _held = Guard::take();
     match heap_or_start() {
         Some(h) => h.malloc(size),
         None => core::ptr::null_mut(),
@@ -79,6 +87,7 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
 /// `ptr` is 0 or a block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn free(ptr: *mut u8) {
+    let _held = Guard::take();
     if let Some(h) = heap() {
         // SAFETY: caller contract.
         unsafe { h.free(ptr) };
@@ -94,6 +103,7 @@ pub unsafe extern "C" fn free(ptr: *mut u8) {
 /// As for `free`.
 #[no_mangle]
 pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
+    let _held = Guard::take();
     let Some(h) = heap() else { return !ptr.is_null() as u32 };
     // SAFETY: caller contract.
     match unsafe { h.try_free(ptr) } {
@@ -109,6 +119,7 @@ pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
 /// has started already (or the memory cannot grow to `end`).
 #[no_mangle]
 pub extern "C" fn heap_reserve(end: usize) -> u32 {
+    let _held = Guard::take();
     owner::reserve(WasmMemory, BUILD_ID, end) as u32
 }
 
@@ -117,6 +128,7 @@ pub extern "C" fn heap_reserve(end: usize) -> u32 {
 /// to allocate: load one build per memory).
 #[no_mangle]
 pub extern "C" fn heap_status() -> u32 {
+    let _held = Guard::take();
     match owner::read(WasmMemory) {
         t if t.build != 0 && t.build != BUILD_ID => 2,
         t if t.state != 0 => 1,
@@ -128,12 +140,14 @@ pub extern "C" fn heap_status() -> u32 {
 /// not the start of a live block of this heap.
 #[no_mangle]
 pub extern "C" fn heap_block_size(ptr: *const u8) -> usize {
+    let _held = Guard::take();
     heap().and_then(|h| h.block_size(ptr)).unwrap_or(usize::MAX)
 }
 
 /// `n * size` zeroed bytes; 0 on overflow or out of memory.
 #[no_mangle]
 pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
+    let _held = Guard::take();
     heap_or_start().map_or(core::ptr::null_mut(), |h| h.calloc(n, size))
 }
 
@@ -143,6 +157,7 @@ pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
 /// `ptr` is 0 or a live block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
+    let _held = Guard::take();
     let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
     // SAFETY: caller contract.
     unsafe { h.realloc(ptr, size) }
@@ -151,6 +166,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
 /// `size` bytes aligned to `align` (power of two, 1 ..= 65536); else 0.
 #[no_mangle]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
+    let _held = Guard::take();
     heap_or_start().map_or(core::ptr::null_mut(), |h| h.aligned_alloc(align, size))
 }
 
@@ -167,6 +183,7 @@ pub extern "C" fn rust_alloc(size: usize, align: usize) -> *mut u8 {
 /// `ptr` is 0 or a live block of this module.
 #[export_name = "dealloc"]
 pub unsafe extern "C" fn rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
+    let _held = Guard::take();
     if let Some(h) = heap() {
         // SAFETY: caller contract.
         unsafe { h.dealloc(ptr, size, align) };
@@ -228,6 +245,7 @@ pub extern "C" fn stats_peak_in_use_bytes() -> usize {
 /// started plus the pages it grew (wee_alloc: only pages it grew).
 #[no_mangle]
 pub extern "C" fn stats_heap_bytes() -> usize {
+    let _held = Guard::take();
     heap().map_or(0, |h| h.heap_bytes())
 }
 
@@ -243,6 +261,7 @@ pub extern "C" fn stats_invalid_frees() -> usize {
 #[cfg(feature = "bump")]
 #[no_mangle]
 pub extern "C" fn heap_reset() {
+    let _held = Guard::take();
     if let Some(h) = heap() {
         h.reset();
     }
@@ -253,6 +272,7 @@ pub extern "C" fn heap_reset() {
 #[cfg(feature = "checked")]
 #[no_mangle]
 pub extern "C" fn heap_check() -> u32 {
+    let _held = Guard::take();
     heap().map_or(0, |h| h.check())
 }
 

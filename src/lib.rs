@@ -67,6 +67,8 @@ pub(crate) const fn scaled(n: usize) -> usize {
 
 #[cfg(target_arch = "wasm32")]
 mod exports;
+#[cfg(target_arch = "wasm32")]
+mod lock;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[panic_handler]

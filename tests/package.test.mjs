@@ -21,7 +21,7 @@ test('npm pack -> install into an empty folder -> import "linalloc" and allocate
     const jsModules = readdirSync(ROOT + 'js').filter((f) => f.endsWith('.js')).map((f) => `js/${f}`);
     const docs = readdirSync(ROOT + 'docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
     assert.ok(jsModules.includes('js/linalloc.js') && jsModules.includes('js/internal.js') && jsModules.includes('js/wasm-info.js'), jsModules.join(', '));
-    const expected = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'dist/linalloc-bump.wasm', 'dist/linalloc-checked.wasm', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', ...docs, 'js/linalloc.d.ts', ...jsModules, 'package.json'];
+    const expected = ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'dist/linalloc-bump.wasm', 'dist/linalloc-checked.wasm', 'dist/linalloc-dlmalloc.wasm', 'dist/linalloc-mt.wasm', 'dist/linalloc-talc.wasm', 'dist/linalloc-wee.wasm', 'dist/linalloc.wasm', ...docs, 'js/linalloc.d.ts', ...jsModules, 'package.json'];
     assert.deepEqual(files, expected.sort());
     const app = join(dir, 'app');
     npm(['init', '-y'], (execFileSync('mkdir', ['-p', app]), app));

@@ -96,3 +96,37 @@ test('the checked build in the browser: a double free becomes a DoubleFreeError 
   assert.deepEqual(result, { name: 'DoubleFreeError', code: 'DOUBLE_FREE', ptr: true, stack: true, live: 0, again: true });
   assert.deepEqual(errors, []);
 });
+
+test('examples/workers: four Web Workers fill one shared heap; the main thread lists every record', async () => {
+  const { page, errors } = await b.open('examples/workers/');
+  await page.waitForSelector('body[data-ready="yes"]', { timeout: 20_000 });
+  assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, 'make serve sends COOP and COEP');
+  const rows = await page.$$eval('#rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.equal(rows.length, 4 * 250);
+  for (let w = 0; w < 4; w++) {
+    const mine = rows.filter((r) => r[0] === String(w));
+    assert.equal(mine.length, 250, `worker ${w}'s records`);
+    assert.deepEqual(mine.map((r) => Number(r[2])).sort((a, b) => a - b), Array.from({ length: 250 }, (_, i) => w * 1000 + i));
+  }
+  assert.equal(new Set(rows.map((r) => r[1])).size, rows.length, 'every record at its own address');
+  assert.match(await page.textContent('#stats'), /^1000 records from 4 workers; live blocks 1000, in use 24000 bytes/);
+  await page.screenshot({ path: `${OUT}workers.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('examples/workers without cross-origin isolation says so in words', async () => {
+  const { serve } = await import('../../scripts/serve.mjs');
+  const plain = await serve({ isolate: false });
+  try {
+    const page = await b.browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(plain.url + 'examples/workers/');
+    await page.waitForSelector('body[data-ready="not-isolated"]', { timeout: 10_000 });
+    assert.match(await page.textContent('#note'), /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await plain.close();
+  }
+});

@@ -1,0 +1,146 @@
+// The threads build (dist/linalloc-mt.wasm): one heap in a shared memory,
+// used at once by 2, 4 and 8 Node worker_threads, each with its own stack,
+// freeing blocks other workers allocated. Afterwards every live block is
+// checked against the union of the workers' models (no overlap, contents
+// intact) and the counters add up. Once on a growable memory, once on a
+// fixed one (initial == maximum) that runs out of memory and recovers.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { load, attach, LoadError, WORKER_STACK } from '../js/linalloc.js';
+import { DIST } from './helpers/support.mjs';
+
+const OPS = Number(process.env.THREAD_OPS ?? 200_000);
+const WORKER = new URL('./helpers/thread-worker.mjs', import.meta.url);
+
+function runWorker(workerData) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(WORKER, { workerData });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+/** Runs `n` workers on `heap`; checks the union of what they kept. */
+async function crowd(heap, n, { ops = OPS, maxLive = 300 } = {}) {
+  const mailbox = new SharedArrayBuffer(4 * 64);
+  const inits = Array.from({ length: n }, () => heap.workerInit());
+  const stacks = inits.map((i) => i.stack);
+  assert.equal(new Set(stacks).size, n, 'every worker gets a stack of its own');
+  for (const s of stacks) assert.ok(heap.blockSize(s) >= WORKER_STACK, 'a stack is a live block of the heap');
+  const results = await Promise.all(inits.map((init, k) => runWorker({ init, seed: 0x9e3779b9 * (k + 1), ops, mailbox, maxLive })));
+  // stacks: each instance ran on its own, inside its block
+  results.forEach((r, k) => assert.equal(r.stackPointer, stacks[k] + WORKER_STACK, `worker ${k}'s stack pointer is back at the top of its own stack`));
+  // blocks still in the mailbox belong to nobody's model yet: take them here
+  const slots = new Int32Array(mailbox);
+  const orphans = [...slots].filter((p) => p !== 0).map((p) => p >>> 0);
+  const m = heap.u8;
+  const dv = new DataView(m.buffer);
+  const all = [...results.flatMap((r) => r.live), ...orphans.map((p) => [p, dv.getUint32(p, true)])];
+  // no overlap, contents intact, and the heap agrees on every block
+  const spans = all.map(([p, size]) => [p, p + size]).sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1][1] <= spans[i][0], `blocks overlap: ${spans[i - 1]} and ${spans[i]}`);
+  for (const [p, size] of all) {
+    assert.equal(dv.getUint32(p, true), size, `block ${p}: size word`);
+    for (let i = Math.max(4, size - 16); i < size; i++) assert.equal(m[p + i], (p * 31 + i * 7) & 0xff, `block ${p}: byte ${i}`);
+    assert.equal(heap.blockSize(p), size, `block ${p}: the heap's size`);
+  }
+  const stats = heap.stats();
+  const own = n; // the workers' stacks
+  assert.equal(stats.liveAllocations, all.length + own, 'live blocks: the workers\' models, the mailbox, the stacks');
+  assert.equal(stats.inUseBytes, all.reduce((a, [, s]) => a + s, 0) + n * WORKER_STACK, 'bytes in use add up');
+  for (const [p] of all) heap.free(p);
+  for (const init of inits) heap.workerDone(init);
+  assert.equal(heap.stats().liveAllocations, 0);
+  return results;
+}
+
+describe('threads build: one heap, many workers', () => {
+  for (const n of [2, 4, 8]) {
+    test(`${n} workers x ${OPS} operations on a growable shared memory, with cross-thread frees`, async () => {
+      const heap = await load(undefined, { shared: true, initial: 2, maximum: 16384 });
+      assert.equal(heap.build, 'lin');
+      assert.ok(heap.shared);
+      const results = await crowd(heap, n);
+      assert.ok(results.every((r) => r.handedOut > 0 && r.taken > 0), 'every worker freed blocks of others');
+      assert.ok(results.every((r) => r.failed === 0), 'a growable memory never ran out');
+    });
+  }
+
+  test('4 workers on a fixed shared memory (initial == maximum): out of memory, then recovery', async () => {
+    const memory = new WebAssembly.Memory({ initial: 24, maximum: 24, shared: true });
+    const heap = await load(DIST + 'linalloc-mt.wasm', { memory });
+    const results = await crowd(heap, 4, { ops: Math.min(OPS, 100_000), maxLive: 2000 });
+    assert.ok(results.some((r) => r.failed > 0), 'the workers ran the fixed memory out of memory');
+    assert.equal(memory.buffer.byteLength, 24 * 65536, 'a fixed memory never grows');
+    // recovered: after everything was freed, a large block fits again
+    const p = heap.malloc(600_000);
+    assert.notEqual(p, 0);
+    heap.free(p);
+  });
+
+  test('attach in this thread: a second instance with its own stack sees the same heap', async () => {
+    const heap = await load(undefined, { shared: true, initial: 2, maximum: 64 });
+    const init = heap.workerInit();
+    const other = attach(init);
+    const p = other.malloc(100);
+    assert.equal(heap.blockSize(p), 100, 'a block of one instance is a block of the heap');
+    heap.free(p);
+    assert.equal(other.stats().liveAllocations, 1, 'only the stack is left');
+    heap.workerDone(init);
+    const text = 'héllo, threads';
+    const q = other.writeString(text);
+    assert.equal(heap.readString(q), text, 'strings decode from a shared memory');
+    other.free(q);
+  });
+
+  test('clear errors: a shared memory with a single-threaded build, the threads build without one, a bad init', async () => {
+    const shared = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
+    await assert.rejects(load(DIST + 'linalloc.wasm', { memory: shared }), (e) => e instanceof LoadError && e.code === 'NOT_THREADS_BUILD' && /linalloc-mt\.wasm/.test(e.message));
+    await assert.rejects(load(DIST + 'linalloc-mt.wasm'), (e) => e instanceof LoadError && e.code === 'NEEDS_SHARED_MEMORY' && /shared: true/.test(e.message));
+    assert.throws(() => attach({}), { name: 'TypeError', message: /workerInit/ });
+    const single = await load(readFileSync(DIST + 'linalloc.wasm'));
+    assert.throws(() => single.workerInit(), /shared memory/);
+  });
+});
+
+test('the threads build never blocks: no memory.atomic.wait in it (a browser main thread may not wait)', (t) => {
+  const bytes = readFileSync(DIST + 'linalloc-mt.wasm');
+  // opcodes 0xFE 0x01/0x02 are memory.atomic.wait32/64: look in the code section only
+  const code = codeSection(bytes);
+  let waits = 0;
+  let atomics = 0;
+  for (let i = 0; i + 1 < code.length; i++) {
+    if (code[i] !== 0xfe) continue;
+    atomics++;
+    if (code[i + 1] === 0x01 || code[i + 1] === 0x02) waits++;
+  }
+  assert.ok(atomics > 0, 'the lock uses atomic instructions');
+  assert.equal(waits, 0);
+  t.diagnostic(`${atomics} bytes 0xFE (atomic prefix or data) in the code, none followed by a wait opcode`);
+});
+
+/** The bytes of a module's code section. */
+function codeSection(bytes) {
+  let p = 8;
+  const leb = () => {
+    let r = 0;
+    let s = 0;
+    let b;
+    do {
+      b = bytes[p++];
+      r |= (b & 0x7f) << s;
+      s += 7;
+    } while (b & 0x80);
+    return r >>> 0;
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const len = leb();
+    if (id === 10) return bytes.subarray(p, p + len);
+    p += len;
+  }
+  return new Uint8Array(0);
+}
