@@ -49,7 +49,8 @@ async function throughput(file, pattern, n, ops) {
   const workers = [];
   const done = [];
   for (let k = 0; k < n; k++) {
-    const stack = main.aligned_alloc(16, STACK) >>> 0;
+    const stack = main.aligned_alloc(STACK, STACK) >>> 0; // aligned: the worker's cache sits at its bottom
+    new Uint8Array(memory.buffer).fill(0, stack, stack + 512);
     const w = new Worker(new URL(import.meta.url), { workerData: { threadsBench: true, module, memory, stack, stackSize: STACK, pattern, ops, seed: k + 1, start } });
     workers.push(w);
     done.push(new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));

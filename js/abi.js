@@ -48,6 +48,11 @@ export const CHECKED_ABI = Object.freeze({
 /** Extra exports of the checked build (dist/linalloc-checked.wasm). */
 export const CHECKED_EXPORTS = Object.freeze(Object.keys(CHECKED_ABI));
 
+/** The threads build's extra export (dist/linalloc-mt.wasm): gives a finished worker's cache back. */
+export const THREADS_ABI = Object.freeze({
+  thread_release: 'i32->',
+});
+
 /** The bump build's extra export (dist/linalloc-bump.wasm): frees every block at once. */
 export const BUMP_ABI = Object.freeze({
   heap_reset: '->',

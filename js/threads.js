@@ -5,29 +5,35 @@
 //
 // Every instance of the module needs a stack of its own: they all share one
 // memory, and each would otherwise start with the same stack pointer. The
-// stack is a block of the shared heap, allocated by `workerInit` and given
-// back by `heap.workerDone(init)` once the worker has ended.
+// stack is a block of the shared heap aligned to its size, allocated by
+// `workerInit` and given back by `heap.workerDone(init)` once the worker has
+// ended. The bottom of that block holds the worker's cache of small freed
+// blocks (src/tcache.rs), which `workerDone` gives back to the heap first.
 
 import { LinallocError } from './errors.js';
 import { Heap } from './heap.js';
 import { INTERNAL } from './internal.js';
 
-/** Bytes of stack each worker's instance gets (the allocator needs little). */
+/** Bytes of stack each worker's instance gets, and their alignment (src/tcache.rs STACK). */
 export const WORKER_STACK = 64 * 1024;
+/** Bytes at the bottom of a worker's stack block that hold its cache: zeroed for a new worker. */
+const CACHE_AREA = 512;
 
 /** `heap.workerInit()`: a new stack in `heap`, and what a worker needs to attach. */
 export function workerInit(heap) {
   if (!heap.shared) {
     throw new LinallocError('workerInit() needs a heap in a shared memory: load the threads build with load(undefined, { shared: true }).', 'NOT_SHARED');
   }
-  const stack = heap.alignedAlloc(16, WORKER_STACK);
+  const stack = heap.alignedAlloc(WORKER_STACK, WORKER_STACK);
   if (stack === 0) throw heap[INTERNAL].oom(WORKER_STACK);
+  heap.u8.fill(0, stack, stack + CACHE_AREA); // no cache yet: the worker sets one up
   return { linalloc: 'worker', module: heap[INTERNAL].module, memory: heap.memory, stack, stackSize: WORKER_STACK, maximum: heap.maximumPages };
 }
 
 /** `heap.workerDone(init)`: gives a worker's stack back (after the worker has ended). */
 export function workerDone(heap, init) {
   checkInit(init);
+  heap.exports.thread_release(init.stack); // its cached blocks and counts back to the heap
   heap.free(init.stack);
 }
 

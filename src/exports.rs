@@ -12,6 +12,7 @@ use crate::heap::Rejected;
 use crate::lock::Guard;
 use crate::owner;
 use crate::record::Record;
+use crate::threads;
 
 extern "C" {
     /// First byte after this module's static data (defined by wasm-ld).
@@ -66,17 +67,27 @@ fn start() -> Option<&'static mut Active> {
 #[inline(never)]
 fn stat(i: usize) -> usize {
     let _held = Guard::take();
-    heap().map_or(0, |h| h.stats().field(i))
+    heap().map_or(0, |h| threads::counters(h).field(i))
 }
 
 /// At least `size` bytes aligned to 8; `malloc(0)` is a unique pointer; 0 when out of memory.
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut u8 {
-    let _held = Guard::take();
-    match heap_or_start() {
-        Some(h) => h.malloc(size),
-        None => core::ptr::null_mut(),
+    let p = threads::cached(size);
+    if !p.is_null() {
+        return p;
     }
+    let _held = Guard::take();
+    let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
+    threads::set_up();
+    let p = h.malloc(size);
+    if !p.is_null() {
+        threads::refill(h, size);
+    }
+    if p.is_null() && threads::retry_after_flush(h) {
+        return h.malloc(size);
+    }
+    p
 }
 
 /// Frees a block from any allocation export; `free(0)` does nothing. A
@@ -87,6 +98,10 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
 /// `ptr` is 0 or a block of this module.
 #[no_mangle]
 pub unsafe extern "C" fn free(ptr: *mut u8) {
+    // SAFETY: caller contract.
+    if unsafe { threads::uncache(ptr) } {
+        return;
+    }
     let _held = Guard::take();
     if let Some(h) = heap() {
         // SAFETY: caller contract.
@@ -103,6 +118,10 @@ pub unsafe extern "C" fn free(ptr: *mut u8) {
 /// As for `free`.
 #[no_mangle]
 pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
+    // SAFETY: caller contract.
+    if unsafe { threads::uncache(ptr) } {
+        return 0;
+    }
     let _held = Guard::take();
     let Some(h) = heap() else { return !ptr.is_null() as u32 };
     // SAFETY: caller contract.
@@ -254,6 +273,18 @@ pub extern "C" fn stats_heap_bytes() -> usize {
 #[no_mangle]
 pub extern "C" fn stats_invalid_frees() -> usize {
     stat(5)
+}
+
+/// Threads build: gives back the cache of a worker whose stack block starts
+/// at `stack` (its cached blocks to the heap, its counts to the counters),
+/// once that worker has ended. The loader's `heap.workerDone` calls it.
+#[cfg(feature = "mt")]
+#[no_mangle]
+pub extern "C" fn thread_release(stack: usize) {
+    let _held = Guard::take();
+    if let Some(h) = heap() {
+        threads::release(h, stack);
+    }
 }
 
 /// Bump build: frees every block at once; the arena starts again at the

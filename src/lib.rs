@@ -69,6 +69,10 @@ pub(crate) const fn scaled(n: usize) -> usize {
 mod exports;
 #[cfg(target_arch = "wasm32")]
 mod lock;
+#[cfg(all(target_arch = "wasm32", feature = "mt"))]
+mod tcache;
+#[cfg(target_arch = "wasm32")]
+mod threads;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[panic_handler]

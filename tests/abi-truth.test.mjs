@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ABI, ABI_EXPORTS, BUMP_ABI, CHECKED_ABI, CHECKED_EXPORTS, FAULTS, FAULT_NAMES, STATS_FIELDS } from '../js/abi.js';
+import { ABI, ABI_EXPORTS, BUMP_ABI, THREADS_ABI, CHECKED_ABI, CHECKED_EXPORTS, FAULTS, FAULT_NAMES, STATS_FIELDS } from '../js/abi.js';
 import { faultError, LinallocError } from '../js/errors.js';
 import * as wasmInfo from '../js/wasm-info.js';
 import { exportSignature, moduleLayout } from '../js/wasm-info.js';
@@ -46,7 +46,7 @@ for (const file of files) {
   test(`${file}: exports exactly abi.js's lists (and wasm-ld's globals), with abi.js's signatures`, () => {
     const exported = exportsOf(file);
     const checked = file === CHECKED_FILE;
-    const expected = { ...ABI, ...(checked ? CHECKED_ABI : {}), ...(file === BUMP_FILE ? BUMP_ABI : {}) };
+    const expected = { ...ABI, ...(checked ? CHECKED_ABI : {}), ...(file === BUMP_FILE ? BUMP_ABI : {}), ...(file === THREADS_FILE ? THREADS_ABI : {}) };
     for (const [name, sig] of Object.entries(expected)) {
       assert.ok(name in exported, `${name} is not exported`);
       assert.equal(exported[name].kind, 'function', `${name} kind`);

@@ -27,6 +27,7 @@ use crate::heap::Rejected;
 use crate::stats::Stats;
 use bins::{class, Bins};
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, PINUSE, SLACK, W};
 
 /// The heap: its page source, counters, bounds and free lists.
@@ -34,10 +35,11 @@ pub struct LinHeap<G: Grow> {
     pages: G,
     stats: Stats,
     /// Lowest region start (0 before the first); a user pointer below
-    /// `lo + HDR` is not ours.
-    lo: usize,
+    /// `lo + HDR` is not ours. (Atomic, like `hi`, only so that the threads
+    /// build may check a pointer without the lock; a plain word elsewhere.)
+    lo: AtomicUsize,
     /// Highest fence; a user pointer at or above it is not ours.
-    hi: usize,
+    hi: AtomicUsize,
     /// Fence of the newest region (0 before the first).
     fence: usize,
     /// The free block that ends at the newest fence (0 if none). It is on
@@ -62,14 +64,24 @@ const QUICK_MAX: usize = 256;
 const QUICK_CAP: u16 = 16;
 /// Key word of a block on a quick list: a second free is recognised. Its
 /// slack bits (63) exceed every small block's, so no live key equals it.
-const QUICKFREED: usize = 0x5EED_F0FF;
+pub const QUICKFREED: usize = 0x5EED_F0FF;
 /// Most blocks `scan` looks at.
 const SCAN: usize = 256;
 
 impl<G: Grow> LinHeap<G> {
     /// An empty heap over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: 0, hi: 0, fence: 0, top: 0, bins: Bins::new(), quick: [0; QUICK_MAX / 8 + 1], qlen: [0; QUICK_MAX / 8 + 1] }
+        Self {
+            pages,
+            stats: Stats::new(),
+            lo: AtomicUsize::new(0),
+            hi: AtomicUsize::new(0),
+            fence: 0,
+            top: 0,
+            bins: Bins::new(),
+            quick: [0; QUICK_MAX / 8 + 1],
+            qlen: [0; QUICK_MAX / 8 + 1],
+        }
     }
 
     /// Writes an empty heap over `pages` at `p`: all zero but the pages, so
@@ -190,7 +202,7 @@ impl<G: Grow> LinHeap<G> {
     fn scan(&self, want: usize) -> usize {
         let mut b = self.bins.head(class(want));
         for _ in 0..SCAN {
-            if b == 0 || b % 8 != 0 || b < self.lo || b >= self.hi {
+            if b == 0 || b % 8 != 0 || b < self.lo() || b >= self.hi() {
                 break;
             }
             // SAFETY: b lies in the heap's regions; a free block's words are its own.
@@ -366,8 +378,8 @@ impl<G: Grow> LinHeap<G> {
                 // SAFETY: t is a free block on no list.
                 unsafe { self.bins.insert(t, rd(t) & !FLAGS) };
             }
-            if self.lo == 0 || start < self.lo {
-                self.lo = start;
+            if self.lo() == 0 || start < self.lo() {
+                self.lo.store(start, Relaxed);
             }
             (start, PINUSE)
         };
@@ -377,42 +389,65 @@ impl<G: Grow> LinHeap<G> {
             wr(b, (fence - b) | INUSE | flags);
             wr(fence, INUSE);
             self.fence = fence;
-            self.hi = self.hi.max(fence);
+            self.hi.store(self.hi().max(fence), Relaxed);
             self.release(b);
         }
         true
     }
 
-    /// The cheap checks that keep a stray pointer from corrupting the heap:
-    /// alignment, bounds, the header's live flag and key.
-    /// `Ok((block start, block size, requested size))` for a live block.
+    fn lo(&self) -> usize {
+        self.lo.load(Relaxed)
+    }
+
+    fn hi(&self) -> usize {
+        self.hi.load(Relaxed)
+    }
+
+    /// [`check`] against this heap's bounds.
     #[inline(always)]
     fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
-        let u = ptr as usize;
-        if u % 8 != 0 {
-            return Err(Rejected::Misaligned);
+        // SAFETY: [lo, hi) spans the heap's regions, memory of its wasm memory.
+        unsafe { check(self.lo(), self.hi(), ptr) }
+    }
+
+    /// The bounds (`lo`, `hi`) of the heap whose state is at `state`, read
+    /// without a reference: the threads build checks pointers without the
+    /// lock while another thread may hold the heap.
+    ///
+    /// # Safety
+    /// `state` points to a `LinHeap`.
+    #[inline(always)]
+    pub unsafe fn bounds(state: *const Self) -> (usize, usize) {
+        // SAFETY: caller contract; the fields are atomics, read atomically.
+        unsafe { ((*core::ptr::addr_of!((*state).lo)).load(Relaxed), (*core::ptr::addr_of!((*state).hi)).load(Relaxed)) }
+    }
+
+    /// Frees a block that was on a thread's quick list (the threads build's
+    /// per-thread caches), merging it into the free lists.
+    ///
+    /// # Safety
+    /// `b` is the start of a block this heap handed out that is on no
+    /// list but a thread cache being emptied (live for its neighbours).
+    pub unsafe fn release_cached(&mut self, b: usize) {
+        // SAFETY: caller contract.
+        unsafe { self.release(b) }
+    }
+
+    /// A new block for `n` bytes, not counted as allocated (the threads
+    /// build puts it on a thread's cache, which counts it when it hands it
+    /// out): its start and size (which may exceed what `n` needs, when the
+    /// rest was too small to split off), or `None`.
+    pub fn spare(&mut self, n: usize) -> Option<(usize, usize)> {
+        match self.block(n, 8) {
+            0 => None,
+            // SAFETY: a live block of the heap: its first word is its size and flags.
+            user => Some((user - HDR, unsafe { rd(user - HDR) } & !FLAGS)),
         }
-        if u < self.lo.saturating_add(HDR) || u >= self.hi {
-            return Err(Rejected::OutsideHeap);
-        }
-        let b = u - HDR;
-        // SAFETY: [b, u) lies between the lowest region start and the
-        // highest fence: memory of the heap's wasm memory.
-        let (w, k) = unsafe { (rd(b), rd(b + W)) };
-        let size = w & !FLAGS;
-        if size < MIN_BLOCK || size > self.hi - b {
-            return Err(Rejected::BadHeader);
-        }
-        if w & INUSE == 0 || k == QUICKFREED {
-            // a freed block's header (perhaps inside a larger free block
-            // now), or a block on a quick list
-            return Err(Rejected::DoubleFree);
-        }
-        let slack = k & SLACK;
-        if k != key(u, size, k & LOW) || slack > size - HDR {
-            return Err(Rejected::BadHeader);
-        }
-        Ok((b, size, size - HDR - slack))
+    }
+
+    /// The stats to add to.
+    pub fn counters(&mut self) -> &mut Stats {
+        &mut self.stats
     }
 
     #[cold]
@@ -442,6 +477,40 @@ impl<G: Grow> LinHeap<G> {
         }
         new
     }
+}
+
+/// The cheap checks that keep a stray pointer from corrupting a heap whose
+/// blocks lie in `[lo, hi)`: alignment, bounds, the header's live flag and
+/// key. `Ok((block start, block size, requested size))` for a live block.
+///
+/// # Safety
+/// `[lo, hi)` is readable memory (the span of a heap's regions).
+#[inline(always)]
+pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
+    let u = ptr as usize;
+    if u % 8 != 0 {
+        return Err(Rejected::Misaligned);
+    }
+    if u < lo.saturating_add(HDR) || u >= hi {
+        return Err(Rejected::OutsideHeap);
+    }
+    let b = u - HDR;
+    // SAFETY: [b, u) lies in [lo, hi) (caller contract: readable).
+    let (w, k) = unsafe { (rd(b), rd(b + W)) };
+    let size = w & !FLAGS;
+    if size < MIN_BLOCK || size > hi - b {
+        return Err(Rejected::BadHeader);
+    }
+    if w & INUSE == 0 || k == QUICKFREED {
+        // a freed block's header (perhaps inside a larger free block now),
+        // or a block on a quick list
+        return Err(Rejected::DoubleFree);
+    }
+    let slack = k & SLACK;
+    if k != key(u, size, k & LOW) || slack > size - HDR {
+        return Err(Rejected::BadHeader);
+    }
+    Ok((b, size, size - HDR - slack))
 }
 
 /// Start of the block whose user part is aligned to `align` (a power of
