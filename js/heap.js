@@ -190,9 +190,11 @@ export class Heap {
   realloc(ptr, size) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
     if (size >>> 0 !== size) throw badSize('size', size);
-    const refused = ptr !== 0 ? this.#x.stats_invalid_frees() : 0;
     const p = this.#x.realloc(ptr, size) >>> 0;
-    if (p === 0 && ptr !== 0 && this.#x.stats_invalid_frees() !== refused) throw notABlock(ptr);
+    // 0 for a live block is out of memory (the block stays); for anything
+    // else the pointer was refused. (Not a counter compared before and
+    // after: other threads change the counters of a shared heap.)
+    if (p === 0 && ptr !== 0 && size !== 0 && this.#raw.heap_block_size(ptr) >>> 0 === 0xffffffff) throw notABlock(ptr);
     if (this.#tracked !== null && (p !== 0 || size === 0)) {
       this.#tracked.forget(ptr);
       if (p !== 0) this.#tracked.add(p, size);

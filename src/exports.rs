@@ -80,12 +80,23 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
     let _held = Guard::take();
     let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
     threads::set_up();
-    let p = h.malloc(size);
+    let p = or_after_flush(h, |h| h.malloc(size));
     if !p.is_null() {
         threads::refill(h, size);
     }
-    if p.is_null() && threads::retry_after_flush(h) {
-        return h.malloc(size);
+    p
+}
+
+/// `alloc(h)`, and in the threads build once more after this thread's
+/// cache was emptied into the heap when it failed for want of memory (that
+/// failure then uncounted; a refused pointer is not retried). Elsewhere just
+/// `alloc(h)`.
+#[inline(always)]
+fn or_after_flush(h: &mut Active, mut alloc: impl FnMut(&mut Active) -> *mut u8) -> *mut u8 {
+    let failed = threads::failures(h);
+    let p = alloc(h);
+    if p.is_null() && threads::failures(h) != failed && threads::retry_after_flush(h) {
+        return alloc(h);
     }
     p
 }
@@ -167,7 +178,7 @@ pub extern "C" fn heap_block_size(ptr: *const u8) -> usize {
 #[no_mangle]
 pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
     let _held = Guard::take();
-    heap_or_start().map_or(core::ptr::null_mut(), |h| h.calloc(n, size))
+    heap_or_start().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.calloc(n, size)))
 }
 
 /// C `realloc`; on failure returns 0 and `ptr` stays valid and unchanged.
@@ -179,14 +190,14 @@ pub unsafe extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
     let _held = Guard::take();
     let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
     // SAFETY: caller contract.
-    unsafe { h.realloc(ptr, size) }
+    or_after_flush(h, |h| unsafe { h.realloc(ptr, size) })
 }
 
 /// `size` bytes aligned to `align` (power of two, 1 ..= 65536); else 0.
 #[no_mangle]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
     let _held = Guard::take();
-    heap_or_start().map_or(core::ptr::null_mut(), |h| h.aligned_alloc(align, size))
+    heap_or_start().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.aligned_alloc(align, size)))
 }
 
 /// Rust-style allocation; `align` 0 means 8.

@@ -22,7 +22,7 @@
 //! blocks back to the heap). The registry of caches sits beside the main one.
 
 use crate::lin::tag::{key, low, rd, wr, HDR, W};
-use crate::lin::{LinHeap, QUICKFREED};
+use crate::lin::{claim, LinHeap, QUICKFREED};
 use crate::stats::Stats;
 
 /// Size and alignment of a worker's stack block (`WORKER_STACK` in js/threads.js).
@@ -101,23 +101,23 @@ pub fn pop(size: usize, n: usize) -> usize {
     b + HDR
 }
 
-/// Keeps the block `b` of `size` bytes (`n` requested), which this thread
-/// frees, when its list has room; false otherwise.
+/// Keeps the block `b` of `size` bytes (`n` requested, key word `key`),
+/// which this thread frees, when its list has room; false otherwise (the
+/// locked path then frees it, or refuses it).
 ///
 /// # Safety
-/// `b` is a live block of the heap, validated, being freed by its owner.
+/// `b` is a block of the heap that `check` found live with key word `key`.
 #[inline(always)]
-pub unsafe fn push(b: usize, size: usize, n: usize) -> bool {
+pub unsafe fn push(b: usize, size: usize, n: usize, key: usize) -> bool {
     let Some(c) = ready() else { return false };
     let k = size / 8;
-    if c.lens[k] >= CAP {
+    // marked atomically: of two threads freeing one block at once, one wins
+    // SAFETY: caller contract.
+    if c.lens[k] >= CAP || !unsafe { claim(b, key) } {
         return false;
     }
     // SAFETY: caller contract: the block's words are the freer's now.
-    unsafe {
-        wr(b + W, QUICKFREED);
-        wr(b + HDR, c.heads[k]);
-    }
+    unsafe { wr(b + HDR, c.heads[k]) };
     c.heads[k] = b;
     c.lens[k] += 1;
     c.live = c.live.wrapping_sub(1);
@@ -196,6 +196,8 @@ pub fn sum(mut s: Stats) -> Stats {
             s.in_use = s.in_use.wrapping_add(c.in_use);
         }
     }
+    // blocks handed out by caches never passed the heap's peak: at least now
+    s.peak = s.peak.max(s.in_use);
     s
 }
 

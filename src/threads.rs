@@ -38,7 +38,7 @@ mod imp {
         // SAFETY: [lo, hi) spans the heap's regions in memory 0.
         match unsafe { check(lo, hi, ptr) } {
             // SAFETY: a live block, freed by its owner (caller contract).
-            Ok((b, size, n)) if size <= tcache::SMALL => unsafe { tcache::push(b, size, n) },
+            Ok((b, size, n, key)) if size <= tcache::SMALL => unsafe { tcache::push(b, size, n, key) },
             _ => false,
         }
     }
@@ -64,6 +64,12 @@ mod imp {
         tcache::sum(crate::api::Allocator::stats(h))
     }
 
+    /// Allocation requests that failed so far.
+    #[inline(always)]
+    pub fn failures(h: &Active) -> usize {
+        crate::api::Allocator::stats(h).failed
+    }
+
     /// After an allocation failed: empties this thread's cache into the heap
     /// and uncounts the failure, so the caller can try once more; false
     /// when there was nothing to empty.
@@ -75,9 +81,13 @@ mod imp {
         true
     }
 
-    /// Gives a finished worker's cache back (the caller holds the lock).
+    /// Gives a finished worker's cache back (the caller holds the lock):
+    /// only when `stack` is a live block as large as a worker's stack, so a
+    /// stray address reads nothing (a trap here would leave the lock held).
     pub fn release(h: &mut Active, stack: usize) {
-        tcache::release(h, stack)
+        if crate::api::Allocator::block_size(h, stack as *const u8).is_some_and(|n| n >= tcache::STACK) {
+            tcache::release(h, stack)
+        }
     }
 }
 
@@ -109,6 +119,11 @@ mod imp {
         #[cfg(not(feature = "checked"))]
         use crate::api::Allocator;
         h.stats()
+    }
+
+    #[inline(always)]
+    pub fn failures(_h: &Active) -> usize {
+        0
     }
 
     #[inline(always)]

@@ -107,6 +107,52 @@ describe('threads build: one heap, many workers', () => {
   });
 });
 
+test('two threads freeing one small block at the same moment: one free wins, the other is refused', async () => {
+  const heap = await load(undefined, { shared: true, initial: 2, maximum: 1024 });
+  const sync = new SharedArrayBuffer(32);
+  const rounds = 5000;
+  for (const size of [24, 248]) {
+    new Int32Array(sync).fill(0);
+    const inits = [heap.workerInit(), heap.workerInit()];
+    const [r] = await Promise.all(inits.map((init, id) => new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./helpers/double-free-worker.mjs', import.meta.url), { workerData: { init, id, sync, rounds, size } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    })));
+    assert.equal(r.both, 0, `size ${size}: both frees of one block were accepted in ${r.both} of ${rounds} rounds`);
+    for (const init of inits) heap.workerDone(init);
+  }
+  assert.equal(heap.stats().liveAllocations, 0, 'every block freed exactly once');
+});
+
+test('thread_release of an address that is no stack is ignored, and the heap stays usable (a trap would keep the lock)', async () => {
+  const heap = await load(undefined, { shared: true, initial: 2, maximum: 64 });
+  const p = heap.malloc(100);
+  for (const bogus of [0, 2048, 12345, 0x7fff0000, 0xffff0000, p]) heap.exports.thread_release(bogus);
+  assert.equal(heap.blockSize(p), 100);
+  heap.free(p);
+  assert.notEqual(heap.malloc(8), 0);
+});
+
+test('a fixed shared memory: calloc, alignedAlloc and realloc empty the calling thread\'s cache before failing', async () => {
+  const heap = await load(undefined, { shared: true, initial: 4, maximum: 4 });
+  for (const call of [(h) => h.calloc(1, 100 * 1024), (h) => h.alignedAlloc(64, 100 * 1024), (h) => h.realloc(h.malloc(8), 100 * 1024)]) {
+    const ps = [];
+    for (let p; (p = heap.malloc(200)); ) ps.push(p);
+    // freed first, blocks spread over the whole memory land in this thread's
+    // cache and split the free space: the large request fits only if they merge
+    const stride = Math.floor(ps.length / 32);
+    const spread = ps.filter((_, i) => i % stride === 0);
+    for (const p of [...spread, ...ps.filter((_, i) => i % stride !== 0)]) heap.free(p);
+    const before = heap.stats().failedAllocations;
+    const q = call(heap);
+    assert.notEqual(q, 0, 'the freed memory serves a large request');
+    assert.equal(heap.stats().failedAllocations, before, 'no failure counted');
+    assert.ok(heap.stats().peakInUseBytes >= heap.stats().inUseBytes, 'the peak is never below what is in use');
+    heap.free(q);
+  }
+});
+
 test('the threads build never blocks: no memory.atomic.wait in it (a browser main thread may not wait)', (t) => {
   // disassembled by binaryen's wasm-opt, which `make setup` installs into .tools/bin
   const wasmOpt = ['.tools/bin/wasm-opt', 'wasm-opt'].map((p) => (p.includes('/') ? new URL(`../${p}`, import.meta.url).pathname : p)).find((p) => {

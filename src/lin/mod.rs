@@ -27,7 +27,10 @@ use crate::heap::Rejected;
 use crate::stats::Stats;
 use bins::{class, Bins};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicUsize,
+    Ordering::{AcqRel, Relaxed},
+};
 use tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, PINUSE, SLACK, W};
 
 /// The heap: its page source, counters, bounds and free lists.
@@ -405,7 +408,7 @@ impl<G: Grow> LinHeap<G> {
 
     /// [`check`] against this heap's bounds.
     #[inline(always)]
-    fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
+    fn validate(&self, ptr: *const u8) -> Result<(usize, usize, usize, usize), Rejected> {
         // SAFETY: [lo, hi) spans the heap's regions, memory of its wasm memory.
         unsafe { check(self.lo(), self.hi(), ptr) }
     }
@@ -458,7 +461,7 @@ impl<G: Grow> LinHeap<G> {
 
     /// The moving `realloc`: a new block as aligned as the old one was
     /// asked to be, the old contents, the old block freed.
-    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, align: usize) -> *mut u8 {
+    fn moved(&mut self, ptr: *mut u8, n: usize, old: usize, align: usize, k: usize) -> *mut u8 {
         // One resize in the counters: the old bytes leave before the new
         // ones arrive (the peak never holds both), `alloc` counts `total`
         // (or the failure), and the live count stays.
@@ -466,6 +469,8 @@ impl<G: Grow> LinHeap<G> {
         let new = self.alloc(n, align);
         if new.is_null() {
             self.stats.in_use += old;
+            // SAFETY: the old block stays live: its key word back.
+            unsafe { wr(ptr as usize - HDR + W, k) };
             return new;
         }
         self.stats.live -= 1;
@@ -481,12 +486,13 @@ impl<G: Grow> LinHeap<G> {
 
 /// The cheap checks that keep a stray pointer from corrupting a heap whose
 /// blocks lie in `[lo, hi)`: alignment, bounds, the header's live flag and
-/// key. `Ok((block start, block size, requested size))` for a live block.
+/// key. `Ok((block start, block size, requested size, key word))` for a
+/// live block.
 ///
 /// # Safety
 /// `[lo, hi)` is readable memory (the span of a heap's regions).
 #[inline(always)]
-pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usize, usize), Rejected> {
+pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usize, usize, usize), Rejected> {
     let u = ptr as usize;
     if u % 8 != 0 {
         return Err(Rejected::Misaligned);
@@ -510,7 +516,20 @@ pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usiz
     if k != key(u, size, k & LOW) || slack > size - HDR {
         return Err(Rejected::BadHeader);
     }
-    Ok((b, size, size - HDR - slack))
+    Ok((b, size, size - HDR - slack, k))
+}
+
+/// Marks the live block at `b`, whose key word was `k`, as being freed (the
+/// quick lists' mark), atomically: false when someone marked it first (in the
+/// threads build, another thread freeing the same block at the same time).
+///
+/// # Safety
+/// `b` is a block of the heap (its key word is heap memory).
+#[inline(always)]
+pub unsafe fn claim(b: usize, k: usize) -> bool {
+    // SAFETY: caller contract; the word is 4-aligned (8 on the host).
+    let word = unsafe { &*((b + W) as *const AtomicUsize) };
+    word.compare_exchange(k, QUICKFREED, AcqRel, Relaxed).is_ok()
 }
 
 /// Start of the block whose user part is aligned to `align` (a power of
@@ -563,15 +582,16 @@ impl<G: Grow> Allocator for LinHeap<G> {
         if ptr.is_null() {
             return Ok(());
         }
-        let (b, size, n) = self.validate(ptr).map_err(|why| self.refuse(why))?;
+        let (b, size, n, k) = self.validate(ptr).map_err(|why| self.refuse(why))?;
+        // SAFETY: b is a block of the heap (validated).
+        if !unsafe { claim(b, k) } {
+            return Err(self.refuse(Rejected::DoubleFree));
+        }
         self.stats.on_free(n);
         if size <= QUICK_MAX && self.qlen[size / 8] < QUICK_CAP {
-            // SAFETY: b is a live block (validated) freed by its owner; its
-            // first user word takes the link.
-            unsafe {
-                wr(b + W, QUICKFREED);
-                wr(b + HDR, self.quick[size / 8]);
-            }
+            // SAFETY: b is a live block (validated, marked) freed by its
+            // owner; its first user word takes the link.
+            unsafe { wr(b + HDR, self.quick[size / 8]) };
             self.quick[size / 8] = b;
             self.qlen[size / 8] += 1;
             return Ok(());
@@ -583,7 +603,7 @@ impl<G: Grow> Allocator for LinHeap<G> {
 
     /// Requested size of the live block at `ptr`, or `None`.
     fn block_size(&self, ptr: *const u8) -> Option<usize> {
-        self.validate(ptr).ok().map(|(_, _, n)| n)
+        self.validate(ptr).ok().map(|(_, _, n, _)| n)
     }
 
     /// `realloc` of a live block (not null, `n > 0`): on failure null, and
@@ -594,19 +614,29 @@ impl<G: Grow> Allocator for LinHeap<G> {
     /// # Safety
     /// `ptr` is a pointer returned by this heap, not null.
     unsafe fn resize(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
-        let (b, mut size, old) = match self.validate(ptr) {
+        let (b, mut size, old, k) = match self.validate(ptr) {
             Ok(v) => v,
             Err(why) => {
                 self.refuse(why);
                 return null_mut();
             }
         };
+        // Marked while it is resized, so that a free of it from another
+        // thread (threads build, no lock) is refused; the key is written
+        // again when the block stays.
+        // SAFETY: b is a block of the heap (validated).
+        if !unsafe { claim(b, k) } {
+            self.refuse(Rejected::DoubleFree);
+            return null_mut();
+        }
         if n > MAX_SIZE {
+            // SAFETY: b's key word, marked just above.
+            unsafe { wr(b + W, k) };
             return self.fail();
         }
         let want = block_for(n);
         // SAFETY: b is a live block (validated): its tag words are its own.
-        let (flags, align) = unsafe { (rd(b) & FLAGS, align_of_key(rd(b + W)).min(MAX_ALIGN)) };
+        let (flags, align) = (unsafe { rd(b) } & FLAGS, align_of_key(k).min(MAX_ALIGN));
         if want > size {
             let next = b + size;
             // SAFETY: every block is followed by a block or a fence.
@@ -625,7 +655,7 @@ impl<G: Grow> Allocator for LinHeap<G> {
                 unsafe { self.detach(next, w & !FLAGS) };
                 size += w & !FLAGS;
             } else {
-                return self.moved(ptr, n, old, align);
+                return self.moved(ptr, n, old, align, k);
             }
         }
         // SAFETY: [b, b + size) is this live block, now at least `want` bytes.
