@@ -94,8 +94,8 @@ ${eff}
 
 ${r.threads ? `## Threads
 
-\`${r.threads.file}\` (${r.threads.size.raw} bytes): one heap in a shared memory, every call
-under one spin lock. Operations are a \`free\` and a \`malloc\` from JavaScript
+\`${r.threads.file}\` (${r.threads.size.raw} bytes): one heap in a shared memory behind a
+spin lock, with a cache of small blocks per thread that needs no lock. Operations are a \`free\` and a \`malloc\` from JavaScript
 (the \`small\` and \`records\` patterns, 1 000 live blocks per thread, ${r.threads.ops} operations).
 
 | pattern | one thread, threads build | one thread, default build | ratio | 1 worker | 2 workers | 2 / 1 |

@@ -274,7 +274,7 @@ console.log(`  ${jb.records} records created, fields read, freed: loader ${jb.re
 console.log(`  loader / raw = ${jb.recordsLoaderOverRaw.toFixed(2)}x; raw / plain JS = ${jb.recordsRawOverJs.toFixed(2)}x`);
 
 const th = results.threads;
-console.log(`\nThreads build (build/dist/linalloc-mt.wasm, ${th.size.raw} bytes): one shared heap, a spin lock held by every call`);
+console.log(`\nThreads build (build/dist/linalloc-mt.wasm, ${th.size.raw} bytes): one shared heap, a spin lock, a cache of small blocks per thread`);
 for (const [p, v] of Object.entries(th.singleThread)) console.log(`  ${p}: one thread ${v.nsPerOpMt.toFixed(1)} ns per malloc+free from JS vs ${v.nsPerOpLin.toFixed(1)} ns for the default build: ${v.ratio.toFixed(2)}x`);
 for (const [p, v] of Object.entries(th.scaling)) console.log(`  ${p}: ${(v.opsPerSec1 / 1e6).toFixed(1)} M ops/s with 1 worker, ${(v.opsPerSec2 / 1e6).toFixed(1)} M with 2: ${v.ratio.toFixed(2)}x`);
 
