@@ -4,7 +4,8 @@
 //! class fits a request of the class. Larger blocks have 8 classes per power
 //! of two (as TLSF does); a request takes the head of its own class if that
 //! fits, else any block of a higher class, which always fits. Finding a
-//! class is a bit scan over `WORDS` words: no loop reads user memory.
+//! class takes two bit scans (a summary word marks the non-empty bitmap
+//! words): no loop, and nothing read from user memory.
 
 use super::tag::{rd, wr, W};
 
@@ -31,13 +32,15 @@ pub fn class(size: usize) -> usize {
 /// `b + W`, previous at `b + 2W`; 0 ends a list).
 pub struct Bins {
     bits: [u32; WORDS],
+    /// Bit i set when `bits[i]` is not zero.
+    summary: u32,
     heads: [usize; SLOTS],
 }
 
 impl Bins {
     /// Empty lists, usable in a `const`.
     pub const fn new() -> Self {
-        Self { bits: [0; WORDS], heads: [0; SLOTS] }
+        Self { bits: [0; WORDS], summary: 0, heads: [0; SLOTS] }
     }
 
     /// First block of class `c` (0 if none).
@@ -46,19 +49,24 @@ impl Bins {
         self.heads[c & (SLOTS - 1)]
     }
 
-    /// Lowest non-empty class at or above `c`.
+    /// Lowest non-empty class at or above `c`: two bit scans (the summary
+    /// word says which bitmap words are not zero), no loop.
     #[inline]
     pub fn find(&self, c: usize) -> Option<usize> {
-        let mut i = c / 32;
-        let mut m = if i < WORDS { self.bits[i & (WORDS - 1)] & (!0u32 << (c % 32)) } else { 0 };
-        while m == 0 {
-            i += 1;
-            if i >= WORDS {
-                return None;
-            }
-            m = self.bits[i & (WORDS - 1)];
+        let i = c / 32;
+        if i >= WORDS {
+            return None;
         }
-        Some(i * 32 + m.trailing_zeros() as usize)
+        let m = self.bits[i & (WORDS - 1)] & (!0u32 << (c % 32));
+        if m != 0 {
+            return Some(i * 32 + m.trailing_zeros() as usize);
+        }
+        let s = self.summary & (!1u32 << i);
+        if s == 0 {
+            return None;
+        }
+        let j = s.trailing_zeros() as usize;
+        Some(j * 32 + self.bits[j & (WORDS - 1)].trailing_zeros() as usize)
     }
 
     /// Pushes the free block `b` of `size` bytes on its class's list.
@@ -78,6 +86,7 @@ impl Bins {
             }
         }
         self.bits[c / 32] |= 1 << (c % 32);
+        self.summary |= 1 << (c / 32);
         self.heads[c] = b;
     }
 
@@ -101,6 +110,9 @@ impl Bins {
             self.heads[c] = next;
             if next == 0 {
                 self.bits[c / 32] &= !(1 << (c % 32));
+                if self.bits[c / 32] == 0 {
+                    self.summary &= !(1 << (c / 32));
+                }
             }
         }
     }

@@ -52,7 +52,10 @@ pub struct LinHeap<G: Grow> {
     bins: Bins,
     /// Quick lists: freed blocks of up to `QUICK_MAX` bytes by exact size,
     /// still live for their neighbours (not merged), so same-size churn is
-    /// a pop and a push. Emptied into the bins before the memory grows.
+    /// a pop and a push. Only a block between two live neighbours is kept;
+    /// one next to free space merges at once (a cached block there would
+    /// split free space: blocks freed in reverse order would never reach
+    /// the top again). Emptied into the bins before the memory grows.
     quick: [usize; QUICK_MAX / 8 + 1],
     /// Blocks on each quick list: at most `QUICK_CAP`, and the bound of
     /// the walk that empties the list.
@@ -117,10 +120,12 @@ impl<G: Grow> LinHeap<G> {
             self.qlen[size / 8] -= 1;
             (q, size)
         } else {
-            match self.place(size, align) {
-                Some(v) => v,
-                None => return 0,
+            let b = if align <= 8 { self.take(size) } else { self.place(size, align) };
+            if b == 0 {
+                return 0;
             }
+            // SAFETY: b is a block just made live (`take` or `place`).
+            (b, unsafe { rd(b) } & !FLAGS)
         };
         // SAFETY: [b, b + have) is now a live block of the heap.
         unsafe { wr(b + W, key(b + HDR, have, low(align.max(8), have - HDR - n))) };
@@ -128,54 +133,72 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// A new live block of at least `size` bytes whose user part is aligned
-    /// to `align`, from the free lists: `(start, size)`; its key word is
-    /// still to be written.
+    /// to `align` (over 8), from the free lists: its start (its size in its
+    /// header), or 0; its key word is still to be written.
     #[inline(never)]
-    fn place(&mut self, size: usize, align: usize) -> Option<(usize, usize)> {
-        let wide = align > 8;
+    fn place(&mut self, size: usize, align: usize) -> usize {
         // room to move the block start up to the alignment, leaving a free block in front
-        let extra = if wide { align + MIN_BLOCK } else { 0 };
-        let (mut b, mut have) = match self.take(size + extra) {
-            Some(v) => v,
+        let mut b = self.free_block(size + align + MIN_BLOCK);
+        if b == 0 {
             // the top may hold the aligned block without all that room
             // (a fixed memory's last bytes)
             // SAFETY: the top is a free block on no list.
-            None if wide && self.top != 0 && aligned(self.top, align) + size <= self.top + (unsafe { rd(self.top) } & !FLAGS) => {
-                let t = core::mem::take(&mut self.top);
-                // SAFETY: as above.
-                (t, unsafe { rd(t) } & !FLAGS)
+            if self.top == 0 || aligned(self.top, align) + size > self.top + (unsafe { rd(self.top) } & !FLAGS) {
+                return 0;
             }
-            None => return None,
-        };
+            b = core::mem::take(&mut self.top);
+        }
+        // SAFETY: b is a free block taken off the lists: its header is its own.
+        let mut have = unsafe { rd(b) } & !FLAGS;
         let mut flags = INUSE | PINUSE;
-        if wide {
-            let start = aligned(b, align);
-            if start != b {
-                let gap = start - b;
-                // SAFETY: [b, b + gap) is the front of the free block just
-                // taken; its predecessor is live (free blocks never touch).
-                unsafe {
-                    wr(b, gap | PINUSE);
-                    wr(b + gap - W, gap);
-                    self.bins.insert(b, gap);
-                }
-                b = start;
-                have -= gap;
-                flags = INUSE;
-            }
+        let start = aligned(b, align);
+        if start != b {
+            let gap = start - b;
+            // SAFETY: [b, b + gap) is the front of the free block just
+            // taken; its predecessor is live (free blocks never touch).
+            unsafe { self.file(b, gap) };
+            b = start;
+            have -= gap;
+            flags = INUSE;
         }
         // SAFETY: [b, b + have) is a block taken off the free lists, at least `size` bytes.
-        Some((b, unsafe { self.carve(b, have, size, flags) }))
+        unsafe { self.carve(b, have, size, flags) };
+        b
     }
 
-    /// A free block of at least `want` bytes, off its list: `(start, size)`.
-    /// Grows the memory once when no list has one.
-    fn take(&mut self, want: usize) -> Option<(usize, usize)> {
+    /// A new live block of at least `size` bytes (8-aligned user part) from
+    /// the free lists, or 0: its start; its size is in its header.
+    #[inline(never)]
+    fn take(&mut self, size: usize) -> usize {
+        let b = self.free_block(size);
+        if b != 0 {
+            // SAFETY: b is a free block taken off the lists, at least `size` bytes.
+            unsafe { self.carve(b, rd(b) & !FLAGS, size, INUSE | PINUSE) };
+        }
+        b
+    }
+
+    /// A free block of at least `want` bytes, taken off its list (or the
+    /// top), or 0. Grows the memory when no list has one.
+    fn free_block(&mut self, want: usize) -> usize {
         let mut b = self.fit(want);
         if b == 0 {
-            self.flush();
-            b = self.fit(want);
+            b = self.fit_slow(want);
+            if b == 0 {
+                return 0;
+            }
         }
+        // SAFETY: b is a free block (on its list, or the top).
+        unsafe { self.detach(b, rd(b) & !FLAGS) };
+        b
+    }
+
+    /// `fit` after emptying the quick lists, growing the memory, and
+    /// walking `want`'s class list.
+    #[cold]
+    fn fit_slow(&mut self, want: usize) -> usize {
+        self.flush();
+        let mut b = self.fit(want);
         // Grow: first asking only for what the top lacks (new pages that
         // follow it merge with it); if they came apart (someone else grew
         // the memory in between), for all of it.
@@ -187,14 +210,7 @@ impl<G: Grow> LinHeap<G> {
         if b == 0 {
             b = self.scan(want);
         }
-        if b == 0 {
-            return None;
-        }
-        // SAFETY: b is a free block (on its list, or the top).
-        let size = unsafe { rd(b) } & !FLAGS;
-        // SAFETY: as above.
-        unsafe { self.detach(b, size) };
-        Some((b, size))
+        b
     }
 
     /// The last resort before out of memory: the first block of `want`'s
@@ -241,15 +257,9 @@ impl<G: Grow> LinHeap<G> {
     unsafe fn stash(&mut self, b: usize, size: usize) {
         // SAFETY: caller contract; every block is followed by a block or a fence.
         unsafe {
-            wr(b, size | PINUSE);
-            wr(b + size - W, size);
             let after = b + size;
             wr(after, rd(after) & !PINUSE);
-            if after == self.fence {
-                self.top = b;
-            } else {
-                self.bins.insert(b, size);
-            }
+            self.file(b, size);
         }
     }
 
@@ -294,19 +304,40 @@ impl<G: Grow> LinHeap<G> {
         0
     }
 
-    /// Makes the `have`-byte block at `b` (taken off the free lists, or live
-    /// and being resized) a live block of `size` bytes with `flags` when the
-    /// rest can be a block of its own, which is freed; else of all `have`
-    /// bytes. Returns the block's size.
+    /// Makes the `have`-byte block at `b`, taken off the free lists, a live
+    /// block of `size` bytes with `flags` when the rest can be a block of
+    /// its own, which is filed as free; else of all `have` bytes.
     ///
     /// # Safety
-    /// `[b, b + have)` is a block of the heap no list holds; `size <= have`.
-    #[inline(never)]
-    unsafe fn carve(&mut self, b: usize, have: usize, size: usize, flags: usize) -> usize {
+    /// `[b, b + have)` is a free block of the heap no list holds; `size <= have`.
+    #[inline(always)]
+    unsafe fn carve(&mut self, b: usize, have: usize, size: usize, flags: usize) {
         let rest = have - size;
         // SAFETY: caller contract; the successor's header is in the heap
-        // (every region ends in a fence).
+        // (every region ends in a fence) and says its predecessor is free.
         unsafe {
+            if rest >= MIN_BLOCK {
+                wr(b, size | flags);
+                self.file(b + size, rest);
+            } else {
+                wr(b, have | flags);
+                let after = b + have;
+                wr(after, rd(after) | PINUSE);
+            }
+        }
+    }
+
+    /// Makes the live `have`-byte block at `b` (being resized) `size` bytes
+    /// when the rest can be a block of its own, which is freed (merged with
+    /// a free successor). Returns the block's size.
+    ///
+    /// # Safety
+    /// `[b, b + have)` is a live block of the heap; `size <= have`.
+    unsafe fn trim(&mut self, b: usize, have: usize, size: usize) -> usize {
+        let rest = have - size;
+        // SAFETY: caller contract; the successor's header is in the heap.
+        unsafe {
+            let flags = rd(b) & FLAGS;
             if rest >= MIN_BLOCK {
                 wr(b, size | flags);
                 let r = b + size;
@@ -318,6 +349,26 @@ impl<G: Grow> LinHeap<G> {
                 let after = b + have;
                 wr(after, rd(after) | PINUSE);
                 have
+            }
+        }
+    }
+
+    /// Files the free block `[b, b + size)`, whose successor already knows
+    /// it is free and whose predecessor is live: its tags, then the top
+    /// when it ends at the newest fence, else its list.
+    ///
+    /// # Safety
+    /// As said.
+    #[inline(never)]
+    unsafe fn file(&mut self, b: usize, size: usize) {
+        // SAFETY: caller contract.
+        unsafe {
+            wr(b, size | PINUSE);
+            wr(b + size - W, size);
+            if b + size == self.fence {
+                self.top = b;
+            } else {
+                self.bins.insert(b, size);
             }
         }
     }
@@ -588,7 +639,10 @@ impl<G: Grow> Allocator for LinHeap<G> {
             return Err(self.refuse(Rejected::DoubleFree));
         }
         self.stats.on_free(n);
-        if size <= QUICK_MAX && self.qlen[size / 8] < QUICK_CAP {
+        // cached only between live neighbours: a block next to a free one
+        // merges at once, so the quick lists never split free space
+        // SAFETY: b is a live block; every block is followed by a block or a fence.
+        if size <= QUICK_MAX && self.qlen[size / 8] < QUICK_CAP && unsafe { rd(b) & PINUSE != 0 && rd(b + size) & INUSE != 0 } {
             // SAFETY: b is a live block (validated, marked) freed by its
             // owner; its first user word takes the link.
             unsafe { wr(b + HDR, self.quick[size / 8]) };
@@ -635,8 +689,7 @@ impl<G: Grow> Allocator for LinHeap<G> {
             return self.fail();
         }
         let want = block_for(n);
-        // SAFETY: b is a live block (validated): its tag words are its own.
-        let (flags, align) = (unsafe { rd(b) } & FLAGS, align_of_key(k).min(MAX_ALIGN));
+        let align = align_of_key(k).min(MAX_ALIGN);
         if want > size {
             let next = b + size;
             // SAFETY: every block is followed by a block or a fence.
@@ -660,7 +713,7 @@ impl<G: Grow> Allocator for LinHeap<G> {
         }
         // SAFETY: [b, b + size) is this live block, now at least `want` bytes.
         unsafe {
-            let have = self.carve(b, size, want, flags);
+            let have = self.trim(b, size, want);
             wr(b + W, key(ptr as usize, have, low(align, have - HDR - n)));
         }
         self.stats.on_resize(old, n);

@@ -248,16 +248,21 @@ fn a_moving_realloc_does_not_count_both_blocks_in_the_peak() {
 }
 
 /// realloc keeps the alignment that was asked for, not the one the address
-/// happens to have: a small block at a 64 KiB boundary (here: reused from
-/// the quick list after an aligned one) moves like any other.
+/// happens to have: a small block at a 64 KiB boundary (placed there by a
+/// filler block in front of it) moves like any other.
 #[test]
 fn realloc_keeps_the_requested_alignment_only() {
     let (mut h, _) = heap(3, 3);
-    let a = h.aligned_alloc(65536, 8);
-    assert_eq!(a as usize % PAGE, 0);
-    unsafe { h.free(a) };
+    // blocks are cut one after another from the fresh heap
+    let x = h.malloc(8) as usize;
+    let next = x + super::tag::block_for(8);
+    let mut gap = (PAGE - next % PAGE) % PAGE;
+    if gap < MIN_BLOCK {
+        gap += PAGE;
+    }
+    let _filler = h.malloc(gap - HDR);
     let p = h.malloc(8);
-    assert_eq!(p, a, "the same small block, from the quick list");
+    assert_eq!(p as usize % PAGE, 0, "a small block at a 64 KiB boundary");
     // fill the memory with 1000-byte blocks, then free one away from p
     let mut fill = std::vec::Vec::new();
     loop {
@@ -304,4 +309,32 @@ fn an_aligned_block_fits_the_end_of_a_fixed_memory() {
     let p = h.aligned_alloc(65536, 64_000);
     assert!(!p.is_null());
     assert_eq!((p as usize - mem.base()) % 65536, 0);
+}
+
+/// A small block freed next to a free block merges at once instead of
+/// waiting on a quick list, so blocks freed in reverse order leave one free
+/// block that a request of their whole size fits.
+#[test]
+fn small_blocks_freed_next_to_free_space_merge() {
+    let (mut h, _) = heap(1, 1);
+    let _first = h.malloc(8);
+    // the last one is followed by the free rest of the page
+    let ps: Vec<_> = (0..100).map(|_| h.malloc(40)).collect();
+    for &p in ps.iter().rev() {
+        // SAFETY: each block is live and freed once.
+        assert!(unsafe { h.free(p) });
+    }
+    let whole = 100 * super::tag::block_for(40) - HDR;
+    assert_eq!(h.malloc(whole), ps[0], "the 100 freed blocks are one free block");
+}
+
+/// Small blocks between live neighbours still go to the quick lists: the
+/// next request of the size gets the block just freed.
+#[test]
+fn a_small_block_between_live_ones_is_reused_first() {
+    let (mut h, _) = heap(1, 1);
+    let ps: Vec<_> = (0..10).map(|_| h.malloc(24)).collect();
+    // SAFETY: a live block, freed once.
+    assert!(unsafe { h.free(ps[5]) });
+    assert_eq!(h.malloc(24), ps[5]);
 }
