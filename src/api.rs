@@ -71,7 +71,7 @@ pub trait Allocator {
     /// `n * size` zeroed bytes; null on overflow or when out of memory.
     fn calloc(&mut self, n: usize, size: usize) -> *mut u8 {
         let Some(total) = n.checked_mul(size) else { return self.fail() };
-        let p = self.malloc(total);
+        let p = self.alloc(total, 8);
         if !p.is_null() {
             // SAFETY: p is a fresh block of at least `total` bytes.
             unsafe { core::ptr::write_bytes(p, 0, total) };
@@ -86,7 +86,7 @@ pub trait Allocator {
     /// As for [`Allocator::try_free`].
     unsafe fn realloc(&mut self, ptr: *mut u8, n: usize) -> *mut u8 {
         if ptr.is_null() {
-            return self.malloc(n);
+            return self.alloc(n, 8);
         }
         if n == 0 {
             // SAFETY: forwarded caller contract.

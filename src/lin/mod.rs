@@ -2,8 +2,10 @@
 //! segregated free lists, one 8-byte header per block that is also the ABI's
 //! size header and double-free key.
 //!
-//! - `malloc` takes the head of the request's class (or the first non-empty
-//!   higher class, found with a bit scan) and splits off the rest.
+//! - `malloc` takes the head of the request's class if it fits, else cuts
+//!   from the victim (the rest of the last split, on no list), else takes
+//!   the first block of a higher class (two bit scans) and splits off the
+//!   rest, which becomes the victim.
 //! - `free` merges the block with free neighbours at once (the tags say
 //!   where they are), so free memory never fragments into runs of small
 //!   blocks.
@@ -14,8 +16,9 @@
 //!   region ends in a fence, a live 0-byte block; a region that starts where
 //!   the previous one ends takes over its fence and merges with it.
 //!
-//! Every loop is bounded by constants: the class search scans `bins::WORDS`
-//! words of the heap's own state, and no list is walked.
+//! Every loop is bounded: the class search reads two words of the heap's
+//! own bitmap, and the only list walks (`scan`, `flush`) stop at constants
+//! or counts the heap keeps.
 
 mod bins;
 pub mod tag;
@@ -45,17 +48,18 @@ pub struct LinHeap<G: Grow> {
     hi: AtomicUsize,
     /// Fence of the newest region (0 before the first).
     fence: usize,
-    /// The free block that ends at the newest fence (0 if none). It is on
-    /// no list: requests no list can serve are cut from it, and the memory
-    /// grows behind it.
-    top: usize,
+    /// The victim: a free block on no list (0 if none), the rest of the
+    /// last split, or a free block that ends at the newest fence. Requests
+    /// their own class cannot serve are cut from it, so runs of allocations
+    /// cost no list work; blocks freed next to it merge into it.
+    victim: usize,
     bins: Bins,
     /// Quick lists: freed blocks of up to `QUICK_MAX` bytes by exact size,
     /// still live for their neighbours (not merged), so same-size churn is
     /// a pop and a push. Only a block between two live neighbours is kept;
     /// one next to free space merges at once (a cached block there would
     /// split free space: blocks freed in reverse order would never reach
-    /// the top again). Emptied into the bins before the memory grows.
+    /// the end of the heap again). Emptied into the bins before the memory grows.
     quick: [usize; QUICK_MAX / 8 + 1],
     /// Blocks on each quick list: at most `QUICK_CAP`, and the bound of
     /// the walk that empties the list.
@@ -83,7 +87,7 @@ impl<G: Grow> LinHeap<G> {
             lo: AtomicUsize::new(0),
             hi: AtomicUsize::new(0),
             fence: 0,
-            top: 0,
+            victim: 0,
             bins: Bins::new(),
             quick: [0; QUICK_MAX / 8 + 1],
             qlen: [0; QUICK_MAX / 8 + 1],
@@ -140,13 +144,14 @@ impl<G: Grow> LinHeap<G> {
         // room to move the block start up to the alignment, leaving a free block in front
         let mut b = self.free_block(size + align + MIN_BLOCK);
         if b == 0 {
-            // the top may hold the aligned block without all that room
+            // the victim may hold the aligned block without all that room
             // (a fixed memory's last bytes)
-            // SAFETY: the top is a free block on no list.
-            if self.top == 0 || aligned(self.top, align) + size > self.top + (unsafe { rd(self.top) } & !FLAGS) {
+            let v = self.victim;
+            // SAFETY: the victim is a free block on no list.
+            if v == 0 || aligned(v, align) + size > v + (unsafe { rd(v) } & !FLAGS) {
                 return 0;
             }
-            b = core::mem::take(&mut self.top);
+            b = core::mem::take(&mut self.victim);
         }
         // SAFETY: b is a free block taken off the lists: its header is its own.
         let mut have = unsafe { rd(b) } & !FLAGS;
@@ -156,7 +161,7 @@ impl<G: Grow> LinHeap<G> {
             let gap = start - b;
             // SAFETY: [b, b + gap) is the front of the free block just
             // taken; its predecessor is live (free blocks never touch).
-            unsafe { self.file(b, gap) };
+            unsafe { self.file(b, gap, false) };
             b = start;
             have -= gap;
             flags = INUSE;
@@ -179,7 +184,7 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// A free block of at least `want` bytes, taken off its list (or the
-    /// top), or 0. Grows the memory when no list has one.
+    /// victim), or 0. Grows the memory when no list has one.
     fn free_block(&mut self, want: usize) -> usize {
         let mut b = self.fit(want);
         if b == 0 {
@@ -188,7 +193,7 @@ impl<G: Grow> LinHeap<G> {
                 return 0;
             }
         }
-        // SAFETY: b is a free block (on its list, or the top).
+        // SAFETY: b is a free block (on its list, or the victim).
         unsafe { self.detach(b, rd(b) & !FLAGS) };
         b
     }
@@ -199,7 +204,8 @@ impl<G: Grow> LinHeap<G> {
     fn fit_slow(&mut self, want: usize) -> usize {
         self.flush();
         let mut b = self.fit(want);
-        // Grow: first asking only for what the top lacks (new pages that
+        // Grow: first asking only for what the free block in front of the
+        // fence lacks (new pages that
         // follow it merge with it); if they came apart (someone else grew
         // the memory in between), for all of it.
         let mut tries = 0;
@@ -234,32 +240,33 @@ impl<G: Grow> LinHeap<G> {
         0
     }
 
-    /// Takes the free block `b` of `size` bytes off its list (or the top).
+    /// Takes the free block `b` of `size` bytes off its list (or clears the
+    /// victim): true when it was the victim.
     ///
     /// # Safety
     /// `b` is a free block of the heap.
     #[inline]
-    unsafe fn detach(&mut self, b: usize, size: usize) {
-        if b == self.top {
-            self.top = 0;
-        } else {
-            // SAFETY: a free block other than the top is on its class's list.
-            unsafe { self.bins.unlink(b, size) };
+    unsafe fn detach(&mut self, b: usize, size: usize) -> bool {
+        if b == self.victim {
+            self.victim = 0;
+            return true;
         }
+        // SAFETY: a free block other than the victim is on its class's list.
+        unsafe { self.bins.unlink(b, size) };
+        false
     }
 
     /// Makes `[b, b + size)` a free block (tags, the next block's PINUSE
-    /// cleared) and files it: as the top when it ends at the newest fence,
-    /// else on its list.
+    /// cleared) and files it (`file`).
     ///
     /// # Safety
     /// `[b, b + size)` is heap memory nobody uses, with live neighbours.
-    unsafe fn stash(&mut self, b: usize, size: usize) {
+    unsafe fn stash(&mut self, b: usize, size: usize, keep: bool) {
         // SAFETY: caller contract; every block is followed by a block or a fence.
         unsafe {
             let after = b + size;
             wr(after, rd(after) & !PINUSE);
-            self.file(b, size);
+            self.file(b, size, keep);
         }
     }
 
@@ -284,24 +291,25 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// A free block of at least `want` bytes (still on its list, or the
-    /// top), or 0: the head of `want`'s class if it fits, else the head of
-    /// the first non-empty higher class, whose blocks all fit, else the top.
+    /// victim), or 0: the head of `want`'s class if it fits, else the
+    /// victim if it fits, else the head of the first non-empty higher
+    /// class, whose blocks all fit.
     #[inline(never)]
     fn fit(&self, want: usize) -> usize {
         let c = class(want);
         let h = self.bins.head(c);
-        // SAFETY: list heads and the top are free blocks of the heap.
+        // SAFETY: list heads and the victim are free blocks of the heap.
         if h != 0 && unsafe { rd(h) } & !FLAGS >= want {
             return h;
         }
-        if let Some(k) = self.bins.find(c + 1) {
-            return self.bins.head(k);
-        }
         // SAFETY: as above.
-        if self.top != 0 && unsafe { rd(self.top) } & !FLAGS >= want {
-            return self.top;
+        if self.victim != 0 && unsafe { rd(self.victim) } & !FLAGS >= want {
+            return self.victim;
         }
-        0
+        match self.bins.find(c + 1) {
+            Some(k) => self.bins.head(k),
+            None => 0,
+        }
     }
 
     /// Makes the `have`-byte block at `b`, taken off the free lists, a live
@@ -318,7 +326,7 @@ impl<G: Grow> LinHeap<G> {
         unsafe {
             if rest >= MIN_BLOCK {
                 wr(b, size | flags);
-                self.file(b + size, rest);
+                self.file(b + size, rest, true);
             } else {
                 wr(b, have | flags);
                 let after = b + have;
@@ -354,19 +362,24 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// Files the free block `[b, b + size)`, whose successor already knows
-    /// it is free and whose predecessor is live: its tags, then the top
-    /// when it ends at the newest fence, else its list.
+    /// it is free and whose predecessor is live: its tags, then the victim
+    /// when `keep` says so (the rest of a split, or merged with the victim)
+    /// or it ends at the newest fence (the old victim onto its list), else
+    /// its list.
     ///
     /// # Safety
     /// As said.
     #[inline(never)]
-    unsafe fn file(&mut self, b: usize, size: usize) {
-        // SAFETY: caller contract.
+    unsafe fn file(&mut self, b: usize, size: usize, keep: bool) {
+        // SAFETY: caller contract; the old victim is a free block on no list.
         unsafe {
             wr(b, size | PINUSE);
             wr(b + size - W, size);
-            if b + size == self.fence {
-                self.top = b;
+            if keep || b + size == self.fence {
+                let old = core::mem::replace(&mut self.victim, b);
+                if old != 0 {
+                    self.bins.insert(old, rd(old) & !FLAGS);
+                }
             } else {
                 self.bins.insert(b, size);
             }
@@ -389,18 +402,20 @@ impl<G: Grow> LinHeap<G> {
             // a header left inside a merged block must read as freed
             wr(b, w & !INUSE);
             let mut b = b;
+            let mut keep = false;
             let next = rd(b + size);
             if next & INUSE == 0 {
-                self.detach(b + size, next & !FLAGS);
+                keep = self.detach(b + size, next & !FLAGS);
                 size += next & !FLAGS;
             }
             if w & PINUSE == 0 {
                 let prev = rd(b - W);
                 b -= prev;
-                self.detach(b, prev);
+                keep |= self.detach(b, prev);
                 size += prev;
             }
-            self.stash(b, size);
+            // merged with the victim: still the victim, off the lists
+            self.stash(b, size, keep);
         }
     }
 
@@ -408,12 +423,14 @@ impl<G: Grow> LinHeap<G> {
     /// memory can grow, or the caller's pages have that much left).
     #[inline(never)]
     fn grow(&mut self, want: usize, after_top: bool) -> bool {
-        // with `after_top`, count on the top merging with new pages that
+        // with `after_top`, count on the free block in front of the fence
+        // merging with new pages that
         // follow it: ask only for the rest
         let mut need = want;
-        if after_top && self.top != 0 {
-            // SAFETY: the top is a free block of the heap.
-            need = need.saturating_sub(unsafe { rd(self.top) } & !FLAGS);
+        // SAFETY: the newest fence is the heap's; when the block in front of
+        // it is free, the word in front of the fence is that block's size.
+        if after_top && self.fence != 0 && unsafe { rd(self.fence) } & PINUSE == 0 {
+            need = need.saturating_sub(unsafe { rd(self.fence - W) });
         }
         let Some((start, len)) = self.pages.claim(need + HDR) else { return false };
         let start = start as usize;
@@ -425,12 +442,6 @@ impl<G: Grow> LinHeap<G> {
         } else {
             if len < MIN_BLOCK + HDR {
                 return false;
-            }
-            if self.top != 0 {
-                // the top no longer ends at the newest fence: onto its list
-                let t = core::mem::take(&mut self.top);
-                // SAFETY: t is a free block on no list.
-                unsafe { self.bins.insert(t, rd(t) & !FLAGS) };
             }
             if self.lo() == 0 || start < self.lo() {
                 self.lo.store(start, Relaxed);
@@ -612,6 +623,29 @@ impl<G: Grow> Allocator for LinHeap<G> {
         self.pages.owned_bytes()
     }
 
+    /// `malloc` with the quick-list pop inline (the one hot path worth its
+    /// bytes: same-size churn is a pop and a push); everything else in the
+    /// shared `alloc`.
+    #[inline(always)]
+    fn malloc(&mut self, n: usize) -> *mut u8 {
+        if n <= QUICK_MAX - HDR {
+            let size = block_for(n);
+            let q = self.quick[size / 8];
+            if q != 0 {
+                // SAFETY: q is a cached block of exactly `size` bytes, its
+                // link in its first user word (`try_free`).
+                unsafe {
+                    self.quick[size / 8] = rd(q + HDR);
+                    wr(q + W, key(q + HDR, size, low(8, size - HDR - n)));
+                }
+                self.qlen[size / 8] -= 1;
+                self.stats.on_alloc(n);
+                return (q + HDR) as *mut u8;
+            }
+        }
+        self.alloc(n, 8)
+    }
+
     // One copy for every allocating export keeps the module small.
     #[inline(never)]
     fn alloc(&mut self, n: usize, align: usize) -> *mut u8 {
@@ -704,7 +738,7 @@ impl<G: Grow> Allocator for LinHeap<G> {
             // SAFETY: as above (grow may have merged new pages into it).
             let w = unsafe { rd(next) };
             if w & INUSE == 0 && size + (w & !FLAGS) >= want {
-                // SAFETY: next is a free block (on its list, or the top).
+                // SAFETY: next is a free block (on its list, or the victim).
                 unsafe { self.detach(next, w & !FLAGS) };
                 size += w & !FLAGS;
             } else {

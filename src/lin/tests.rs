@@ -273,6 +273,12 @@ fn realloc_keeps_the_requested_alignment_only() {
         fill.push(q);
     }
     assert!(fill.len() > 100);
+    // and the rest of the memory with small blocks
+    let mut rest = 0;
+    while !h.malloc(8).is_null() {
+        rest += 1;
+        assert!(rest < 10_000);
+    }
     let hole = fill[fill.len() / 2];
     unsafe { h.free(hole) };
     let q = unsafe { h.realloc(p, 900) };
