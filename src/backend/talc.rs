@@ -13,18 +13,33 @@ use talc::wasm::WasmBinning;
 pub struct GrowSource<G: Grow> {
     pages: G,
     end: Option<NonNull<u8>>,
+    /// A region reached `TALC_END`: the arena cannot grow any more.
+    full: bool,
 }
 
-// SAFETY: `acquire` only claims/extends with regions fresh from `Grow` (which
-// end at or below `END_LIMIT`, so talc's end arithmetic cannot wrap), and
+// SAFETY: `acquire` only claims/extends with regions fresh from `Grow`, cut
+// at `TALC_END` (so talc's end arithmetic cannot wrap), and
 // never calls back into the allocator.
 unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         // Room for the chunk, its tag, alignment slack and (first time) the
         // bin table talc keeps at the start of its first arena.
         let need = layout.size().checked_add(layout.align() + 4 * CHUNK_UNIT + talc::min_first_heap_size::<B>()).ok_or(())?;
+        if talc.source.full {
+            return Err(());
+        }
         let (base, bytes) = talc.source.pages.claim(need).ok_or(())?;
-        // Regions end at or below END_LIMIT, so `base + bytes` never wraps.
+        // talc's search of its last bin tests `start + size <= end`, which
+        // wraps past 2^32 for a large request near the top of a wasm32
+        // memory (found by an adversarial run: a block handed out across
+        // 4 GiB, its tag written over the owner tag). Below TALC_END no
+        // start + size can wrap, so the arena stops there.
+        let bytes = bytes.min(TALC_END.saturating_sub(base as usize));
+        if bytes < need {
+            // the pages past TALC_END are lost to talc: claim no more
+            talc.source.full = true;
+            return Err(());
+        }
         let new_end = base.wrapping_add(bytes);
         if let Some(old_end) = talc.source.end {
             if old_end.as_ptr() == base {
@@ -39,13 +54,18 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
     }
 }
 
+/// Where talc's arena ends at the latest: half the address space, so that
+/// no block start plus request size (each below 2^31) wraps. The talc
+/// build's heap is at most 2 GiB.
+const TALC_END: usize = 1 << (usize::BITS - 1);
+
 /// The talc backend.
 pub struct TalcBackend<G: Grow + core::fmt::Debug>(Talc<GrowSource<G>, WasmBinning>);
 
 impl<G: Grow + core::fmt::Debug> TalcBackend<G> {
     /// A talc that takes pages from `pages`.
     pub const fn new(pages: G) -> Self {
-        Self(Talc::new(GrowSource { pages, end: None }))
+        Self(Talc::new(GrowSource { pages, end: None, full: false }))
     }
 }
 

@@ -148,7 +148,7 @@ impl<G: Grow> LinHeap<G> {
             // (a fixed memory's last bytes)
             let v = self.victim;
             // SAFETY: the victim is a free block on no list.
-            if v == 0 || aligned(v, align) + size > v + (unsafe { rd(v) } & !FLAGS) {
+            if v == 0 || aligned(v, v + (unsafe { rd(v) } & !FLAGS), size, align) == 0 {
                 return 0;
             }
             b = core::mem::take(&mut self.victim);
@@ -156,7 +156,8 @@ impl<G: Grow> LinHeap<G> {
         // SAFETY: b is a free block taken off the lists: its header is its own.
         let mut have = unsafe { rd(b) } & !FLAGS;
         let mut flags = INUSE | PINUSE;
-        let start = aligned(b, align);
+        // not 0: the block has room for the aligned one (asked for, or checked above)
+        let start = aligned(b, b + have, size, align);
         if start != b {
             let gap = start - b;
             // SAFETY: [b, b + gap) is the front of the free block just
@@ -594,18 +595,25 @@ pub unsafe fn claim(b: usize, k: usize) -> bool {
     word.compare_exchange(k, QUICKFREED, AcqRel, Relaxed).is_ok()
 }
 
-/// Start of the block whose user part is aligned to `align` (a power of
-/// two, at least 16) in a free block at `b`: `b` itself, or far enough in
-/// for the gap in front to be a free block of its own.
-fn aligned(b: usize, align: usize) -> usize {
-    let mut u = (b + HDR + align - 1) & !(align - 1);
-    if u - HDR != b {
+/// Start of a `size`-byte block whose user part is aligned to `align` (a
+/// power of two, at least 16) in the free block `[b, end)`: `b` itself, or
+/// far enough in for the gap in front to be a free block of its own; 0 when
+/// it does not fit. No step wraps past the end of the address space (a
+/// block near 4 GiB is refused, not placed at a low address).
+fn aligned(b: usize, end: usize, size: usize, align: usize) -> usize {
+    let Some(u) = (b + HDR).checked_add(align - 1) else { return 0 };
+    let mut start = (u & !(align - 1)) - HDR;
+    if start != b {
         // at most MIN_BLOCK / 16 + 1 steps: align >= 16
-        while u - HDR - b < MIN_BLOCK {
-            u += align;
+        while start - b < MIN_BLOCK {
+            let Some(next) = start.checked_add(align) else { return 0 };
+            start = next;
         }
     }
-    u - HDR
+    if start > end || size > end - start {
+        return 0;
+    }
+    start
 }
 
 impl<G: Grow> Allocator for LinHeap<G> {
