@@ -71,7 +71,11 @@ impl<B: Backend> Heap<B> {
             cached
         } else {
             // SAFETY: block > 0, hdr is a power of two >= MIN_ALIGN.
-            let base = unsafe { self.backend.alloc(block, hdr) };
+            let mut base = unsafe { self.backend.alloc(block, hdr) };
+            if base.is_null() && self.flush() {
+                // SAFETY: as above.
+                base = unsafe { self.backend.alloc(block, hdr) };
+            }
             if base.is_null() {
                 return self.fail();
             }
@@ -85,6 +89,29 @@ impl<B: Backend> Heap<B> {
         unsafe { header::write(user, size, hdr) };
         self.stats.on_alloc(size);
         user
+    }
+
+    /// Gives every block on the quick lists back to the backend (before a
+    /// request fails: cached blocks must not make the heap run out, found by
+    /// an adversarial run). True when there was one.
+    #[cold]
+    fn flush(&mut self) -> bool {
+        let mut any = false;
+        for c in 0..crate::quick::CLASSES {
+            // bounded by the list's count, whatever the links say
+            for _ in 0..self.quick.len(c) {
+                let base = self.quick.pop(c);
+                if base.is_null() {
+                    break;
+                }
+                any = true;
+                // SAFETY: a cached block of class c, allocated with these
+                // bytes and alignment and freed by its owner.
+                unsafe { self.backend.free(base, crate::quick::class_bytes(c), HEADER) };
+            }
+            self.quick.clear(c);
+        }
+        any
     }
 
     /// Widens `[lo, last]` to cover a block of `block` bytes at `addr`.
@@ -219,9 +246,16 @@ impl<B: Backend> Allocator for Heap<B> {
             return ptr;
         }
         if hdr == HEADER && !is_small(old, hdr) && !is_small(size, hdr) {
+            // Marked freed first: when the backend moves the block, the old
+            // pointer must be refused (found by an adversarial run: a stale
+            // pointer was freed twice into the backend).
+            // SAFETY: ptr is a live block (validated).
+            unsafe { header::mark_freed(ptr) };
             // SAFETY: the block was allocated with (old + HEADER, MIN_ALIGN).
             let base = unsafe { self.backend.realloc(ptr.sub(HEADER), old + HEADER, block) };
             if base.is_null() {
+                // SAFETY: the block is still live and unchanged: its header back.
+                unsafe { header::write(ptr, old, HEADER) };
                 return self.fail();
             }
             self.note_block(base as usize, block);

@@ -53,6 +53,18 @@ impl Default for QuickLists {
 }
 
 impl QuickLists {
+    /// Blocks on the list of class `c`.
+    #[inline]
+    pub fn len(&self, c: usize) -> usize {
+        self.lens[c] as usize
+    }
+
+    /// Empties the list of class `c` (its blocks are the caller's now).
+    pub fn clear(&mut self, c: usize) {
+        self.heads[c] = core::ptr::null_mut();
+        self.lens[c] = 0;
+    }
+
     /// A cached block start (backend pointer) of class `c`, or null.
     #[inline]
     pub fn pop(&mut self, c: usize) -> *mut u8 {

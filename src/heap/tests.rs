@@ -209,6 +209,54 @@ pub(crate) fn random_trace<H: Allocator>(mut h: H, lo: usize, hi: usize, seed: u
     assert!(h.heap_bytes() > 0 || cfg!(feature = "wee_alloc"));
 }
 
+/// Found by an adversarial run (talc and dlmalloc builds): the old pointer
+/// of a `realloc` that moved was still accepted by `free`, freeing the
+/// backend's block twice and the counters below zero.
+fn stale_after_moving_realloc<H: Allocator>(mut h: H) {
+    let x = h.malloc(100_000);
+    let p = h.malloc(100_000);
+    let _pin = h.malloc(16);
+    unsafe { h.free(x) };
+    let q = unsafe { h.realloc(p, 400_000) };
+    assert!(!q.is_null());
+    if q != p {
+        assert!(unsafe { h.try_free(p) }.is_err(), "the stale pointer was freed");
+    }
+    assert_eq!(h.stats().live, 2);
+    unsafe { h.free(q) };
+    assert_eq!(h.stats().live, 1);
+}
+
+/// Found by an adversarial run (talc and dlmalloc builds): blocks kept for
+/// reuse were never given back, so a fixed memory whose blocks were all
+/// freed could not hold one large block. Also: a moving `realloc` never
+/// counts both blocks in the peak.
+fn all_freed_all_usable<H: Allocator>(mut h: H) {
+    let mut live = Vec::new();
+    for i in 0.. {
+        let p = h.malloc(if i % 2 == 0 { 16 } else { 1000 });
+        if p.is_null() {
+            break;
+        }
+        live.push(p);
+        assert!(i < 100_000);
+    }
+    assert!(live.len() > 20);
+    for p in live {
+        unsafe { h.free(p) };
+    }
+    assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
+    let big = h.malloc(60_000);
+    assert!(!big.is_null(), "a 60 000-byte block in an emptied 128 KiB memory");
+    unsafe { h.free(big) };
+    let before = h.stats().peak;
+    let a = h.malloc(1000);
+    let _pin = h.malloc(16);
+    let b = unsafe { h.realloc(a, 2000) };
+    assert!(!b.is_null());
+    assert!(h.stats().peak <= before.max(2016), "peak {} counts both blocks of a moving realloc", h.stats().peak);
+}
+
 macro_rules! backend_tests {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -255,6 +303,16 @@ macro_rules! backend_tests {
                     super::fixed_memory(($make)(p), lo + 1024, hi, pages);
                     assert_eq!(mem.pages(), pages, "a fixed memory never grows");
                 }
+            }
+            #[test]
+            fn a_pointer_a_moving_realloc_left_behind_is_refused() {
+                super::stale_after_moving_realloc(heap(64).0)
+            }
+            #[test]
+            fn freeing_everything_makes_a_fixed_memory_usable_again() {
+                let (p, _, _) = fake_memory_shaped(2, 2);
+                #[allow(clippy::redundant_closure_call)]
+                super::all_freed_all_usable(($make)(p))
             }
             #[test]
             fn stats_peak_tracks_high_water() {
