@@ -14,14 +14,17 @@
 //!
 //! Regions come from the [`Grow`] seam; when the memory was grown by
 //! someone else in between, the arena moves on to the new region, and the
-//! room left in the old one waits for the next reset (which returns to the
-//! first region).
+//! room left in the old one waits for the next reset. The arena remembers
+//! up to `REGIONS` regions: after a reset it fills them in order before it
+//! asks for new pages, so a steady per-frame workload stops growing the
+//! memory even when someone else grew it once (found by an adversarial run:
+//! 16 pages lost per frame).
 
 use crate::api::Allocator;
 use crate::grow::Grow;
 use crate::header::MAX_SIZE;
 use crate::heap::Rejected;
-use crate::lin::tag::{block_for, key, rd, wr, FLAGS, HDR, INUSE, MIN_BLOCK, SLACK, W};
+use crate::lin::tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, SLACK, W};
 use crate::stats::Stats;
 use core::ptr::null_mut;
 
@@ -33,8 +36,12 @@ pub struct BumpHeap<G: Grow> {
     lo: usize,
     /// Highest `end` of every region: no block lies at or above it.
     hi: usize,
-    /// The first region, where a reset starts again.
-    first: (usize, usize),
+    /// The regions, in the order they were claimed (`(start, end)`); a
+    /// reset starts again at the first. More than `REGIONS` are used once.
+    regions: [(usize, usize); REGIONS],
+    /// Regions known, and the index of the current one.
+    count: usize,
+    cur: usize,
     /// Next free byte and end of the current region.
     top: usize,
     end: usize,
@@ -43,10 +50,13 @@ pub struct BumpHeap<G: Grow> {
     epoch: usize,
 }
 
+/// Regions the arena remembers (a power of two).
+const REGIONS: usize = 8;
+
 impl<G: Grow> BumpHeap<G> {
     /// An empty arena over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: (0, 0), top: 0, end: 0, epoch: 0 }
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, regions: [(0, 0); REGIONS], count: 0, cur: 0, top: 0, end: 0, epoch: 0 }
     }
 
     /// The key word of a block of this epoch.
@@ -68,19 +78,33 @@ impl<G: Grow> BumpHeap<G> {
     /// by someone else in between, or what is left of the caller's pages).
     #[cold]
     fn extend(&mut self, need: usize) {
+        // a later region this epoch has not used yet (after a reset)
+        while self.cur + 1 < self.count {
+            self.cur += 1;
+            (self.top, self.end) = self.regions[self.cur & (REGIONS - 1)];
+            if self.end - self.top >= need {
+                return;
+            }
+        }
         let Some((start, len)) = self.pages.claim(need) else { return };
         let (start, end) = (start as usize, start as usize + len);
-        if self.lo == 0 {
-            self.lo = start;
-            self.first = (start, end);
-        } else if self.first.1 == start {
-            self.first.1 = end;
-        }
-        if start != self.end {
+        let last = self.count.wrapping_sub(1) & (REGIONS - 1);
+        if self.count != 0 && self.regions[last].1 == start {
+            // grown behind the last region (the current one: the loop
+            // above moved to it): one longer region
+            self.regions[last].1 = end;
+        } else {
+            if self.count < REGIONS {
+                self.count += 1;
+            }
+            // when full, the newest region replaces the last one (whose
+            // room is lost to the arena)
+            self.cur = self.count - 1;
+            self.regions[self.cur] = (start, end);
             self.top = start;
         }
         self.end = end;
-        self.lo = self.lo.min(start);
+        self.lo = if self.lo == 0 { start } else { self.lo.min(start) };
         self.hi = self.hi.max(end);
     }
 
@@ -102,7 +126,7 @@ impl<G: Grow> BumpHeap<G> {
             return Err(Rejected::BadHeader);
         }
         let slack = k & SLACK;
-        if k != self.key(u, size, slack) || slack > size - HDR {
+        if k != self.key(u, size, k & LOW) || slack > size - HDR {
             return Err(Rejected::BadHeader);
         }
         if w & INUSE == 0 {
@@ -119,8 +143,9 @@ impl<G: Grow> BumpHeap<G> {
 
     /// Frees every block at once: the arena starts again at its first region.
     pub fn reset(&mut self) {
-        if self.lo != 0 {
-            (self.top, self.end) = self.first;
+        if self.count != 0 {
+            self.cur = 0;
+            (self.top, self.end) = self.regions[0];
         }
         self.epoch = self.epoch.wrapping_add(1);
         self.stats.on_reset();
@@ -163,7 +188,7 @@ impl<G: Grow> Allocator for BumpHeap<G> {
         // SAFETY: [b, b + size) lies in the current region, above every live block.
         unsafe {
             wr(b, size | INUSE);
-            wr(b + W, self.key(b + HDR, size, size - HDR - n));
+            wr(b + W, self.key(b + HDR, size, low(align, size - HDR - n)));
         }
         self.stats.on_alloc(n);
         (b + HDR) as *mut u8
@@ -208,23 +233,37 @@ impl<G: Grow> Allocator for BumpHeap<G> {
                 return null_mut();
             }
         };
+        // SAFETY: b is a live block (validated): its key word is its own.
+        let align = align_of_key(unsafe { rd(b + W) }).min(crate::header::MAX_ALIGN);
         if n > MAX_SIZE {
             return self.fail();
         }
         let want = block_for(n);
-        if b + size == self.top && want > self.end - b {
-            // the most recent block: grow the region behind it
+        if b + size == self.top && want > self.end - b && self.cur + 1 >= self.count {
+            // the most recent block of the newest region: grow the region
+            // behind it (when the new pages are not contiguous, the arena
+            // moves on and the block moves below)
             self.extend(want - (self.end - b));
         }
         let last = b + size == self.top;
         let fits = if last { want <= self.end - b } else { want <= size && size - HDR - n <= SLACK };
         if !fits {
-            let new = self.malloc(n);
-            if !new.is_null() {
-                // SAFETY: both blocks are live and distinct; the copy fits both.
-                unsafe { core::ptr::copy_nonoverlapping(ptr, new, old.min(n)) };
-                // SAFETY: ptr is live (validated); counted once in `total` by malloc.
-                unsafe { self.free(ptr) };
+            // moves, as aligned as it was asked to be; one resize in the
+            // counters: the old bytes leave before the new ones arrive (the
+            // peak never holds both), `alloc` counts `total`, `live` stays
+            self.stats.in_use -= old;
+            let new = self.alloc(n, align);
+            if new.is_null() {
+                self.stats.in_use += old;
+                return new;
+            }
+            self.stats.live -= 1;
+            // SAFETY: both blocks are live and distinct; the copy fits both;
+            // the old block is marked freed (the new one lies above it, so
+            // the top stays).
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, new, old.min(n));
+                wr(b, size);
             }
             return new;
         }
@@ -235,7 +274,7 @@ impl<G: Grow> Allocator for BumpHeap<G> {
         // SAFETY: [b, b + size) is this live block's room.
         unsafe {
             wr(b, size | INUSE);
-            wr(b + W, self.key(ptr as usize, size, size - HDR - n));
+            wr(b + W, self.key(ptr as usize, size, low(align, size - HDR - n)));
         }
         self.stats.on_resize(old, n);
         ptr

@@ -106,3 +106,43 @@ fn a_fixed_memory_fills_and_refills_after_reset() {
     assert_eq!(again, n);
     assert_eq!(mem.pages(), 2);
 }
+
+/// Found by an adversarial run: once someone else grew the memory, every
+/// frame (a reset, then the same allocations) grew it again, because a
+/// reset went back only to the first region.
+#[test]
+fn frames_stop_growing_the_memory_after_someone_else_grew_it() {
+    let mem = FakeMemory::new(2, 512);
+    let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let mut pages = std::vec::Vec::new();
+    for frame in 0..12 {
+        for _ in 0..16 {
+            assert!(!h.malloc(65536).is_null());
+        }
+        if frame == 0 {
+            assert!(mem.grow(1).is_some(), "someone else grows the memory");
+        }
+        for _ in 0..16 {
+            assert!(!h.malloc(65536).is_null());
+        }
+        h.reset();
+        pages.push(mem.pages());
+    }
+    assert!(pages.windows(2).skip(1).all(|w| w[0] == w[1]), "pages per frame: {pages:?}");
+}
+
+/// A block that moves keeps the alignment asked for, and the peak never
+/// holds both blocks of a moving realloc.
+#[test]
+fn a_moving_realloc_keeps_alignment_and_counts_once() {
+    let (mut h, _, _) = arena(8);
+    let p = h.aligned_alloc(4096, 100);
+    assert_eq!(p as usize % 4096, 0);
+    let _pin = h.malloc(8);
+    let q = unsafe { h.realloc(p, 10_000) };
+    assert!(!q.is_null() && q != p);
+    assert_eq!(q as usize % 4096, 0, "moved block lost its alignment");
+    assert_eq!(h.stats().peak, 10_008);
+    assert_eq!((h.stats().live, h.stats().in_use), (2, 10_008));
+    assert!(unsafe { h.try_free(p) }.is_err(), "the old pointer is refused");
+}
