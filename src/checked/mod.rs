@@ -612,7 +612,13 @@ impl<G: Grow> CheckedHeap<G> {
         if let Some(f) = Self::damage(&r) {
             return Err(f);
         }
-        let new = self.try_alloc(size, r.align())?;
+        // The old bytes leave the count while the new block is taken, so the
+        // peak never holds both (found by an adversarial run); they are back
+        // before the release below takes them out once.
+        self.stats.in_use -= r.size;
+        let res = self.try_alloc(size, r.align());
+        self.stats.in_use += r.size;
+        let new = res?;
         if !new.is_null() {
             // SAFETY: both are live blocks of at least the copied length.
             unsafe { core::ptr::copy_nonoverlapping(ptr as *const u8, new, r.size.min(size)) };

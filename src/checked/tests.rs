@@ -308,3 +308,16 @@ fn fixed_memory_fill_free_fill() {
         }
     }
 }
+
+/// Found by an adversarial run: a realloc (which always moves here)
+/// counted both blocks in the peak.
+#[test]
+fn a_realloc_counts_once_in_the_peak() {
+    let mut h = heap();
+    let p = alloc(&mut h, 1000, 8);
+    let _pin = alloc(&mut h, 16, 8);
+    let q = h.try_realloc(p, 2000).expect("no fault") as usize;
+    assert_ne!(q, 0);
+    let s = h.stats;
+    assert_eq!((s.peak, s.in_use, s.live, s.total), (2016, 2016, 2, 3));
+}

@@ -404,16 +404,24 @@ impl<G: Grow> LinHeap<G> {
             wr(b, w & !INUSE);
             let mut b = b;
             let mut keep = false;
+            // A neighbour is merged only when its tags agree (header and
+            // footer, inside the heap): a program that overwrote the words
+            // around its block then corrupts that block at worst, and no
+            // garbage size sends the heap outside the memory (found by an
+            // adversarial run: one flipped flag bit made `free` trap).
             let next = rd(b + size);
-            if next & INUSE == 0 {
-                keep = self.detach(b + size, next & !FLAGS);
-                size += next & !FLAGS;
+            let n = next & !FLAGS;
+            if next & INUSE == 0 && n >= MIN_BLOCK && n <= self.hi() - (b + size) && rd(b + size + n - W) == n {
+                keep = self.detach(b + size, n);
+                size += n;
             }
             if w & PINUSE == 0 {
                 let prev = rd(b - W);
-                b -= prev;
-                keep |= self.detach(b, prev);
-                size += prev;
+                if prev % 8 == 0 && prev >= MIN_BLOCK && prev <= b - self.lo() && rd(b - prev) & !PINUSE == prev {
+                    b -= prev;
+                    keep |= self.detach(b, prev);
+                    size += prev;
+                }
             }
             // merged with the victim: still the victim, off the lists
             self.stash(b, size, keep);

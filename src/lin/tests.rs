@@ -344,3 +344,30 @@ fn a_small_block_between_live_ones_is_reused_first() {
     assert!(unsafe { h.free(ps[5]) });
     assert_eq!(h.malloc(24), ps[5]);
 }
+
+/// Found by an adversarial run: a program that cleared one flag bit in front
+/// of its block (its predecessor then looked free, its "size" read from the
+/// predecessor's user bytes) made `free` reach outside the memory. A
+/// neighbour whose tags disagree is not merged.
+#[test]
+fn a_neighbour_with_garbage_tags_is_not_merged() {
+    for garbage in [0x7fff_fff0usize, 0x100, 0, 24, 8] {
+        let (mut h, _) = heap(1, 1);
+        let a = h.malloc(1000);
+        let b = h.malloc(1000);
+        // SAFETY: the last word of a (its user bytes), and b's header word,
+        // which the test clears one flag bit of on purpose.
+        unsafe {
+            (a.add(1000 - core::mem::size_of::<usize>()) as *mut usize).write(garbage);
+            let hdr = b.sub(HDR) as *mut usize;
+            hdr.write(hdr.read() & !super::tag::PINUSE);
+        }
+        // SAFETY: b is live (its key intact).
+        assert!(unsafe { h.free(b) });
+        let c = h.malloc(2000);
+        assert!(!c.is_null());
+        assert!(c as usize >= a as usize + 1000 || c as usize + 2000 <= a as usize, "c overlaps a");
+        // SAFETY: a is live.
+        assert!(unsafe { h.free(a) });
+    }
+}
