@@ -98,11 +98,12 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
 /// `alloc(h)`.
 #[inline(always)]
 fn or_after_flush(h: &mut Active, mut alloc: impl FnMut(&mut Active) -> *mut u8) -> *mut u8 {
-    let failed = threads::failures(h);
-    let p = alloc(h);
+    let (failed, peak) = (threads::failures(h), threads::peak(h));
+    let mut p = alloc(h);
     if p.is_null() && threads::failures(h) != failed && threads::retry_after_flush(h) {
-        return alloc(h);
+        p = alloc(h);
     }
+    threads::settle_peak(h, peak);
     p
 }
 

@@ -49,6 +49,7 @@ async function crowd(heap, n, { ops = OPS, maxLive = 300 } = {}) {
     assert.equal(heap.blockSize(p), size, `block ${p}: the heap's size`);
   }
   const stats = heap.stats();
+  assert.ok(stats.peakInUseBytes >= stats.inUseBytes && stats.peakInUseBytes <= stats.heapBytes, `peak ${stats.peakInUseBytes}: below in use ${stats.inUseBytes} or above the heap ${stats.heapBytes}`);
   const own = n; // the workers' stacks
   assert.equal(stats.liveAllocations, all.length + own, 'live blocks: the workers\' models, the mailbox, the stacks');
   assert.equal(stats.inUseBytes, all.reduce((a, [, s]) => a + s, 0) + n * WORKER_STACK, 'bytes in use add up');
@@ -80,6 +81,27 @@ describe('threads build: one heap, many workers', () => {
     const p = heap.malloc(600_000);
     assert.notEqual(p, 0);
     heap.free(p);
+  });
+
+  test('the peak never goes down and never passes what was in use (blocks freed into a thread cache)', () => {
+    // found by an adversarial run: 400 -> 200 -> 1200 with at most 1000 in use
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+    const x = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(DIST + 'linalloc-mt.wasm')), { env: { memory } }).exports;
+    let most = 0;
+    let last = 0;
+    const look = () => {
+      most = Math.max(most, x.stats_in_use_bytes() >>> 0);
+      const peak = x.stats_peak_in_use_bytes() >>> 0;
+      assert.ok(peak >= last, `peak went down: ${last} -> ${peak}`);
+      assert.equal(peak, most, 'peak is the most ever in use');
+      last = peak;
+    };
+    const a = x.malloc(200); look();
+    const b = x.malloc(200); look();
+    x.free(a); look();
+    x.free(b); look();
+    const c = x.malloc(1000); look();
+    x.free(c); look();
   });
 
   test('attach in this thread: a second instance with its own stack sees the same heap', async () => {
