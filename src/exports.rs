@@ -149,8 +149,10 @@ pub unsafe extern "C" fn try_free(ptr: *mut u8) -> u32 {
     }
 }
 
-/// Keeps bytes `[0, end)` of the memory out of the heap (for static data of
-/// other modules, or your own region), growing the memory if it is shorter.
+/// Keeps bytes `[0, end)` of the memory out of the heap, growing the memory
+/// if it is shorter. Yours are `[HEAP_FLOOR, end)` (17 KiB on): the first
+/// 17 KiB hold linalloc's own stack and the owner tag, which must stay
+/// intact (for static data of other modules, or your own region).
 /// Only before the first allocation: 1 when it took effect, 0 when the heap
 /// has started already (or the memory cannot grow to `end`).
 #[no_mangle]
