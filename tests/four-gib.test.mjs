@@ -237,6 +237,15 @@ describe('requests that do not fit near the top of the address space', () => {
       assert.ok(!live.some(([p, s]) => q < p + s && p < q + 4096), `${label}: malloc(4096) = ${q.toString(16)} overlaps a live block`);
     }
   };
+  // a fixed memory of `pages` pages, or null (the test skipped) where the engine cannot
+  const fixedMemory = (t, pages) => {
+    try {
+      return new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (e) {
+      t.skip(`this engine cannot allocate ${pages} pages: ${e.message}`);
+      return null;
+    }
+  };
   const fill = (h, sizes) => {
     const live = [];
     for (const s of sizes) for (let i = 0; i < 300; i++) { const p = h.malloc(s); if (!p) break; live.push([p, s]); }
@@ -246,13 +255,8 @@ describe('requests that do not fit near the top of the address space', () => {
   for (const [backend, file] of Object.entries(BACKENDS)) {
     if (backend === 'wee_alloc') continue; // its aligned path asks the memory for fresh pages
     test(`${backend}: a 2 GiB aligned_alloc above 2.25 GiB of a 40000-page memory`, (t) => {
-      let memory;
-      try {
-        memory = new WebAssembly.Memory({ initial: 40000, maximum: 40000 });
-      } catch (e) {
-        t.skip(`this engine cannot allocate a 2.5 GiB memory: ${e.message}`);
-        return;
-      }
+      const memory = fixedMemory(t, 40000);
+      if (!memory) return;
       const h = instantiate(file, { memory });
       const live = fill(h, [0x7ff0_0000, 0x1000_0000]);
       const p = h.x.aligned_alloc(16, 0x7ff0_0000) >>> 0;
@@ -260,13 +264,8 @@ describe('requests that do not fit near the top of the address space', () => {
       check(h, live, backend);
     });
     test(`${backend}: a sequence that ran talc's search past 4 GiB`, (t) => {
-      let memory;
-      try {
-        memory = new WebAssembly.Memory({ initial: 65536, maximum: 65536 });
-      } catch (e) {
-        t.skip(`this engine cannot allocate a 4 GiB memory: ${e.message}`);
-        return;
-      }
+      const memory = fixedMemory(t, 65536);
+      if (!memory) return;
       const h = instantiate(file, { memory });
       const live = [];
       const take = (p, s) => { if (p) live.push([p >>> 0, s]), (h.u8()[p >>> 0] = 0x77); };
@@ -282,13 +281,8 @@ describe('requests that do not fit near the top of the address space', () => {
       check(h, live, backend);
     });
     test(`${backend}: large alignments in a full 4 GiB memory`, (t) => {
-      let memory;
-      try {
-        memory = new WebAssembly.Memory({ initial: 65536, maximum: 65536 });
-      } catch (e) {
-        t.skip(`this engine cannot allocate a 4 GiB memory: ${e.message}`);
-        return;
-      }
+      const memory = fixedMemory(t, 65536);
+      if (!memory) return;
       const h = instantiate(file, { memory });
       const live = fill(h, [0x7ff0_0000, 0x7ff0_0000, 1 << 24, 1 << 20, 65536, 4096, 256]);
       for (const align of [65536, 8192, 2048, 512]) {

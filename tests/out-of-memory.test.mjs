@@ -69,7 +69,14 @@ describe('out of memory at maxima of 2, 256 and 65536 pages', () => {
           h.u8()[p + size - 1] = 0x77;
         });
         assert.ok(blocks.length > 0 || maximum <= 2, 'something fit');
-        assert.equal(h.memory.buffer.byteLength, maximum * PAGE, 'memory grew to its maximum');
+        if (backend === 'talc' && maximum * PAGE > 2 ** 31) {
+          // talc's arena stops at 2 GiB (src/backend/talc.rs): the memory grew
+          // past it once, by the request that reached it, and then no more
+          const len = h.memory.buffer.byteLength;
+          assert.ok(len >= 2 ** 31 && len <= 2 ** 31 + (256 << 20) + PAGE, `talc's memory grew to ${len} bytes`);
+        } else {
+          assert.equal(h.memory.buffer.byteLength, maximum * PAGE, 'memory grew to its maximum');
+        }
         const failed = h.stats().failed;
         assert.equal(failed, 4, 'one failure per size class');
         assert.equal(x.calloc(0x10000, 0x10000), 0);

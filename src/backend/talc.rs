@@ -34,10 +34,13 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
         // memory (found by an adversarial run: a block handed out across
         // 4 GiB, its tag written over the owner tag). Below TALC_END no
         // start + size can wrap, so the arena stops there.
-        let bytes = bytes.min(TALC_END.saturating_sub(base as usize));
-        if bytes < need {
+        let room = TALC_END.saturating_sub(base as usize);
+        if bytes > room {
             // the pages past TALC_END are lost to talc: claim no more
             talc.source.full = true;
+        }
+        let bytes = bytes.min(room);
+        if bytes == 0 {
             return Err(());
         }
         let new_end = base.wrapping_add(bytes);
