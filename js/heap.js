@@ -190,6 +190,11 @@ export class Heap {
   realloc(ptr, size) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
     if (size >>> 0 !== size) throw badSize('size', size);
+    if (size === 0 && ptr !== 0) {
+      // C's realloc(p, 0) frees p: refused pointers throw as free does
+      this.free(ptr);
+      return 0;
+    }
     const p = this.#x.realloc(ptr, size) >>> 0;
     // 0 for a live block is out of memory (the block stays); for anything
     // else the pointer was refused. (Not a counter compared before and

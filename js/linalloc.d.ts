@@ -138,6 +138,7 @@ export class Heap {
   malloc(size: number): number;
   free(ptr: number): void;
   calloc(n: number, size: number): number;
+  /** C realloc; `realloc(p, 0)` frees `p` (throws as `free` does for a refused pointer) and returns 0. */
   realloc(ptr: number, size: number): number;
   alignedAlloc(align: number, size: number): number;
   /** Bump build only: frees every block at once (TypeError on other builds). */

@@ -73,4 +73,16 @@ describe('hostile input to the loader', () => {
     assert.deepEqual({ ...heap.stats(), invalidFrees: 0 }, { ...before, invalidFrees: 0 });
     figures.misuse = misuse.length;
   });
+
+  test('realloc(p, 0) of a freed or stray pointer throws as free does (it was a silent 0)', async () => {
+    const heap = await load(DIST + 'linalloc.wasm');
+    const p = heap.malloc(64);
+    assert.equal(heap.realloc(p, 0), 0, 'realloc(p, 0) frees p');
+    assert.equal(heap.stats().liveAllocations, 0);
+    assert.throws(() => heap.realloc(p, 0), (e) => e.code === 'DOUBLE_FREE');
+    assert.throws(() => heap.realloc(p + 4, 0), (e) => e instanceof RangeError && /not a block/.test(e.message));
+    const z = heap.realloc(0, 0);
+    assert.notEqual(z, 0, 'realloc(0, 0) is malloc(0): a unique block');
+    heap.free(z);
+  });
 });
