@@ -80,11 +80,6 @@ pub extern "C" fn malloc(size: usize) -> *mut u8 {
     let _held = Guard::take();
     let Some(h) = heap_or_start() else { return core::ptr::null_mut() };
     threads::set_up();
-    // The threads build's hot path is the thread cache above: the heap's
-    // inline quick-list pop would only add bytes there.
-    #[cfg(feature = "mt")]
-    let p = or_after_flush(h, |h| h.alloc(size, 8));
-    #[cfg(not(feature = "mt"))]
     let p = or_after_flush(h, |h| h.malloc(size));
     if !p.is_null() {
         threads::refill(h, size);

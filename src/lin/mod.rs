@@ -59,7 +59,8 @@ pub struct LinHeap<G: Grow> {
     /// a pop and a push. Only a block between two live neighbours is kept;
     /// one next to free space merges at once (a cached block there would
     /// split free space: blocks freed in reverse order would never reach
-    /// the end of the heap again). Emptied into the bins before the memory grows.
+    /// the end of the heap again). Emptied into the bins before the memory
+    /// grows.
     quick: [usize; QUICK_MAX / 8 + 1],
     /// Blocks on each quick list: at most `QUICK_CAP`, and the bound of
     /// the walk that empties the list.
@@ -206,9 +207,8 @@ impl<G: Grow> LinHeap<G> {
         self.flush();
         let mut b = self.fit(want);
         // Grow: first asking only for what the free block in front of the
-        // fence lacks (new pages that
-        // follow it merge with it); if they came apart (someone else grew
-        // the memory in between), for all of it.
+        // fence lacks (new pages that follow it merge with it); if they came
+        // apart (someone else grew the memory in between), for all of it.
         let mut tries = 0;
         while b == 0 && tries < 3 && self.grow(want, tries == 0) {
             b = self.fit(want);
@@ -433,8 +433,7 @@ impl<G: Grow> LinHeap<G> {
     #[inline(never)]
     fn grow(&mut self, want: usize, after_top: bool) -> bool {
         // with `after_top`, count on the free block in front of the fence
-        // merging with new pages that
-        // follow it: ask only for the rest
+        // merging with new pages that follow it: ask only for the rest
         let mut need = want;
         // SAFETY: the newest fence is the heap's; when the block in front of
         // it is free, the word in front of the fence is that block's size.
@@ -641,7 +640,9 @@ impl<G: Grow> Allocator for LinHeap<G> {
 
     /// `malloc` with the quick-list pop inline (the one hot path worth its
     /// bytes: same-size churn is a pop and a push); everything else in the
-    /// shared `alloc`.
+    /// shared `alloc`. Not in the threads build, whose hot path is the
+    /// thread cache in front of the heap: there it would only add bytes.
+    #[cfg(not(feature = "mt"))]
     #[inline(always)]
     fn malloc(&mut self, n: usize) -> *mut u8 {
         if n <= QUICK_MAX - HDR {
