@@ -130,13 +130,26 @@ pub struct Pages<M: LinearMemory> {
     next: Cell<usize>,
     end: Cell<usize>,
     owned: Cell<usize>,
+    /// No region reaches past this address (`END_LIMIT` unless a backend
+    /// asks for less: `with_limit`).
+    limit: usize,
 }
 
 impl<M: LinearMemory> Pages<M> {
     /// Pages of `mem` from `start` to `end` (the memory's end when the heap
     /// started), then whatever `memory.grow` gives. `start <= end <= END_LIMIT`.
     pub const fn new(mem: M, start: usize, end: usize) -> Self {
-        Self { mem, next: Cell::new(start), end: Cell::new(end), owned: Cell::new(0) }
+        Self { mem, next: Cell::new(start), end: Cell::new(end), owned: Cell::new(0), limit: END_LIMIT }
+    }
+
+    /// These pages, handing out nothing at or past `limit`: the caller's
+    /// pages are cut there, and the memory is not grown for pages past it
+    /// (the talc build's arena stops at 2 GiB).
+    pub fn with_limit(self, limit: usize) -> Self {
+        let limit = limit.min(END_LIMIT);
+        self.end.set(self.end.get().min(limit));
+        self.next.set(self.next.get().min(limit));
+        Self { limit, ..self }
     }
 
     /// The memory these pages live in.
@@ -147,9 +160,16 @@ impl<M: LinearMemory> Pages<M> {
     /// Grows by enough pages for `bytes`; the new region `[start, end)`.
     fn grow_bytes(&self, bytes: usize) -> Option<(usize, usize)> {
         let n = pages_for(bytes)?;
+        if self.limit < END_LIMIT {
+            // pages that would end past a backend's limit are not grown at all
+            let at = self.mem.base().checked_add(self.mem.pages().checked_mul(PAGE)?)?;
+            if n > self.limit.saturating_sub(at) / PAGE {
+                return None;
+            }
+        }
         let prev = self.mem.grow(n)?;
         let start = self.mem.base() + prev * PAGE;
-        let end = start.saturating_add(n.saturating_mul(PAGE)).min(END_LIMIT);
+        let end = start.saturating_add(n.saturating_mul(PAGE)).min(self.limit);
         Some((start, end))
     }
 

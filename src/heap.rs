@@ -267,8 +267,12 @@ impl<B: Backend> Allocator for Heap<B> {
             return user;
         }
         // Small blocks changing class and over-aligned blocks (which keep
-        // their alignment) move: allocate, copy, free.
+        // their alignment) move: allocate, copy, free. The old bytes leave
+        // the count while the new block is taken, so the peak never holds
+        // both (found by an adversarial run); `free` takes them out once.
+        self.stats.in_use -= old;
         let new = self.alloc_with_header(size, hdr);
+        self.stats.in_use += old;
         if !new.is_null() {
             // SAFETY: both blocks are live and distinct; the copy fits both.
             unsafe {

@@ -30,7 +30,11 @@ describe('the whole 4 GiB through the raw exports', () => {
     const m = h.u8();
     for (const [b, s] of blocks) { m[b] = 0xa5; m[b + s - 1] = 0x5a; }
     for (const [b, s] of blocks) assert.deepEqual([m[b], m[b + s - 1]], [0xa5, 0x5a]);
-    assert.equal(h.malloc(0x0ff0_0000), 0);
+    // a request that cannot fit grows no memory the arena could not use
+    const pages = h.memory.buffer.byteLength;
+    for (const n of [0x0ff0_0000, 0x7ff0_0000, 1 << 20]) assert.equal(h.malloc(n), 0);
+    assert.equal(h.memory.buffer.byteLength, pages, 'the memory grew past 2 GiB for nothing');
+    assert.ok(h.x.stats_heap_bytes() >>> 0 <= HALF, 'heap bytes stay within 2 GiB');
     assert.equal(h.x.try_free(blocks[1][0]), 0);
   });
   for (const [backend, file] of Object.entries(BACKENDS)) {

@@ -70,10 +70,10 @@ describe('out of memory at maxima of 2, 256 and 65536 pages', () => {
         });
         assert.ok(blocks.length > 0 || maximum <= 2, 'something fit');
         if (backend === 'talc' && maximum * PAGE > 2 ** 31) {
-          // talc's arena stops at 2 GiB (src/backend/talc.rs): the memory grew
-          // past it once, by the request that reached it, and then no more
+          // talc's arena stops at 2 GiB (src/backend/talc.rs): the memory
+          // grew close to it and never past it
           const len = h.memory.buffer.byteLength;
-          assert.ok(len >= 2 ** 31 && len <= 2 ** 31 + (256 << 20) + PAGE, `talc's memory grew to ${len} bytes`);
+          assert.ok(len <= 2 ** 31 && len > 2 ** 31 - (1 << 20), `talc's memory grew to ${len} bytes`);
         } else {
           assert.equal(h.memory.buffer.byteLength, maximum * PAGE, 'memory grew to its maximum');
         }

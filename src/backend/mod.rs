@@ -147,7 +147,7 @@ pub fn selected(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Selected 
     #[cfg(feature = "dlmalloc")]
     return dl::DlBackend::new(pages);
     #[cfg(feature = "talc")]
-    return talc::TalcBackend::new(pages);
+    return talc::TalcBackend::new(pages.with_limit(talc::TALC_END));
     #[cfg(feature = "wee_alloc")]
     return global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT);
 }

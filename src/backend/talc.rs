@@ -59,8 +59,10 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
 
 /// Where talc's arena ends at the latest: half the address space, so that
 /// no block start plus request size (each below 2^31) wraps. The talc
-/// build's heap is at most 2 GiB.
-const TALC_END: usize = 1 << (usize::BITS - 1);
+/// build's heap is at most 2 GiB: its pages are given `with_limit` this
+/// address (so no page past it is grown), and `acquire` cuts any region
+/// a source hands out there.
+pub const TALC_END: usize = 1 << (usize::BITS - 1);
 
 /// The talc backend.
 pub struct TalcBackend<G: Grow + core::fmt::Debug>(Talc<GrowSource<G>, WasmBinning>);

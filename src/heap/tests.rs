@@ -257,6 +257,22 @@ fn all_freed_all_usable<H: Allocator>(mut h: H) {
     assert!(h.stats().peak <= before.max(2016), "peak {} counts both blocks of a moving realloc", h.stats().peak);
 }
 
+/// Found by an adversarial run (talc and dlmalloc builds): a small block
+/// changing size class moves by allocate-copy-free, and the peak counted
+/// both blocks.
+fn peak_on_moves<H: Allocator>(mut h: H) {
+    let a = h.malloc(100);
+    let _pin = h.malloc(8);
+    let mut most = h.stats().in_use;
+    let mut p = a;
+    for size in [150, 60, 5000, 40, 120_000, 16] {
+        p = unsafe { h.realloc(p, size) };
+        assert!(!p.is_null());
+        most = most.max(h.stats().in_use);
+        assert_eq!(h.stats().peak, most, "peak after realloc to {size}");
+    }
+}
+
 macro_rules! backend_tests {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -313,6 +329,10 @@ macro_rules! backend_tests {
                 let (p, _, _) = fake_memory_shaped(2, 2);
                 #[allow(clippy::redundant_closure_call)]
                 super::all_freed_all_usable(($make)(p))
+            }
+            #[test]
+            fn moving_reallocs_count_once_in_the_peak() {
+                super::peak_on_moves(heap(64).0)
             }
             #[test]
             fn stats_peak_tracks_high_water() {
