@@ -124,32 +124,27 @@ pub trait Grow {
 /// The heap's pages: the part of the caller's memory it was given, then
 /// pages it grows itself.
 #[derive(Debug)]
-pub struct Pages<M: LinearMemory> {
+pub struct Pages<M: LinearMemory, const LIMIT: usize = END_LIMIT> {
     mem: M,
     /// Bytes owned but not handed out yet: `[next, end)` of the caller's pages.
     next: Cell<usize>,
     end: Cell<usize>,
     owned: Cell<usize>,
-    /// No region reaches past this address (`END_LIMIT` unless a backend
-    /// asks for less: `with_limit`).
-    limit: usize,
 }
 
-impl<M: LinearMemory> Pages<M> {
+impl<M: LinearMemory, const LIMIT: usize> Pages<M, LIMIT> {
     /// Pages of `mem` from `start` to `end` (the memory's end when the heap
     /// started), then whatever `memory.grow` gives. `start <= end <= END_LIMIT`.
     pub const fn new(mem: M, start: usize, end: usize) -> Self {
-        Self { mem, next: Cell::new(start), end: Cell::new(end), owned: Cell::new(0), limit: END_LIMIT }
+        Self { mem, next: Cell::new(start), end: Cell::new(end), owned: Cell::new(0) }
     }
 
-    /// These pages, handing out nothing at or past `limit`: the caller's
-    /// pages are cut there, and the memory is not grown for pages past it
-    /// (the talc build's arena stops at 2 GiB).
-    pub fn with_limit(self, limit: usize) -> Self {
-        let limit = limit.min(END_LIMIT);
-        self.end.set(self.end.get().min(limit));
-        self.next.set(self.next.get().min(limit));
-        Self { limit, ..self }
+    /// These pages, handing out nothing at or past `L` (below `END_LIMIT`):
+    /// the caller's pages are cut there, and the memory is not grown for
+    /// pages past it (the talc build's arena stops at 2 GiB). A constant,
+    /// so the other builds carry no check.
+    pub fn limited<const L: usize>(self) -> Pages<M, L> {
+        Pages { mem: self.mem, next: Cell::new(self.next.get().min(L)), end: Cell::new(self.end.get().min(L)), owned: self.owned }
     }
 
     /// The memory these pages live in.
@@ -160,16 +155,16 @@ impl<M: LinearMemory> Pages<M> {
     /// Grows by enough pages for `bytes`; the new region `[start, end)`.
     fn grow_bytes(&self, bytes: usize) -> Option<(usize, usize)> {
         let n = pages_for(bytes)?;
-        if self.limit < END_LIMIT {
+        if LIMIT < END_LIMIT {
             // pages that would end past a backend's limit are not grown at all
             let at = self.mem.base().checked_add(self.mem.pages().checked_mul(PAGE)?)?;
-            if n > self.limit.saturating_sub(at) / PAGE {
+            if n > LIMIT.saturating_sub(at) / PAGE {
                 return None;
             }
         }
         let prev = self.mem.grow(n)?;
         let start = self.mem.base() + prev * PAGE;
-        let end = start.saturating_add(n.saturating_mul(PAGE)).min(self.limit);
+        let end = start.saturating_add(n.saturating_mul(PAGE)).min(LIMIT.min(END_LIMIT));
         Some((start, end))
     }
 
@@ -182,7 +177,7 @@ impl<M: LinearMemory> Pages<M> {
     }
 }
 
-impl<M: LinearMemory> Grow for Pages<M> {
+impl<M: LinearMemory, const LIMIT: usize> Grow for Pages<M, LIMIT> {
     fn claim(&self, min: usize) -> Option<(*mut u8, usize)> {
         let (next, end) = (self.next.get(), self.end.get());
         let left = end.saturating_sub(next);

@@ -134,7 +134,7 @@ compile_error!("linalloc: backend features are exclusive; build with --no-defaul
 pub type Selected = dl::DlBackend<crate::grow::Pages<crate::grow::WasmMemory>>;
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "talc"))]
-pub type Selected = talc::TalcBackend<crate::grow::Pages<crate::grow::WasmMemory>>;
+pub type Selected = talc::TalcBackend<crate::grow::Pages<crate::grow::WasmMemory, { talc::TALC_END }>>;
 /// The backend compiled into this build.
 #[cfg(all(target_arch = "wasm32", feature = "wee_alloc"))]
 pub type Selected = global::GlobalAllocBackend<wee_alloc::WeeAlloc<'static>>;
@@ -147,7 +147,7 @@ pub fn selected(pages: crate::grow::Pages<crate::grow::WasmMemory>) -> Selected 
     #[cfg(feature = "dlmalloc")]
     return dl::DlBackend::new(pages);
     #[cfg(feature = "talc")]
-    return talc::TalcBackend::new(pages.with_limit(talc::TALC_END));
+    return talc::TalcBackend::new(pages.limited::<{ talc::TALC_END }>());
     #[cfg(feature = "wee_alloc")]
     return global::GlobalAllocBackend::new(wee_alloc::WeeAlloc::INIT);
 }

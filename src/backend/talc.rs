@@ -59,9 +59,9 @@ unsafe impl<G: Grow + core::fmt::Debug> talc::source::Source for GrowSource<G> {
 
 /// Where talc's arena ends at the latest: half the address space, so that
 /// no block start plus request size (each below 2^31) wraps. The talc
-/// build's heap is at most 2 GiB: its pages are given `with_limit` this
-/// address (so no page past it is grown), and `acquire` cuts any region
-/// a source hands out there.
+/// build's heap is at most 2 GiB: its pages are `limited` to this address
+/// (so no page past it is grown), and `acquire` cuts any region a source
+/// hands out there.
 pub const TALC_END: usize = 1 << (usize::BITS - 1);
 
 /// The talc backend.
