@@ -132,13 +132,15 @@ pub struct Pages<M: LinearMemory, const LIMIT: usize = END_LIMIT> {
     owned: Cell<usize>,
 }
 
-impl<M: LinearMemory, const LIMIT: usize> Pages<M, LIMIT> {
+impl<M: LinearMemory> Pages<M> {
     /// Pages of `mem` from `start` to `end` (the memory's end when the heap
     /// started), then whatever `memory.grow` gives. `start <= end <= END_LIMIT`.
     pub const fn new(mem: M, start: usize, end: usize) -> Self {
         Self { mem, next: Cell::new(start), end: Cell::new(end), owned: Cell::new(0) }
     }
+}
 
+impl<M: LinearMemory, const LIMIT: usize> Pages<M, LIMIT> {
     /// These pages, handing out nothing at or past `L` (below `END_LIMIT`):
     /// the caller's pages are cut there, and the memory is not grown for
     /// pages past it (the talc build's arena stops at 2 GiB). A constant,
