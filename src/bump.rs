@@ -14,11 +14,16 @@
 //!
 //! Regions come from the [`Grow`] seam; when the memory was grown by
 //! someone else in between, the arena moves on to the new region, and the
-//! room left in the old one waits for the next reset. The arena remembers
-//! up to `REGIONS` regions: after a reset it fills them in order before it
-//! asks for new pages, so a steady per-frame workload stops growing the
-//! memory even when someone else grew it once (found by an adversarial run:
-//! 16 pages lost per frame).
+//! room left in the old one waits for the next reset. Every region starts
+//! with a link (its end, the next region's start), so after a reset the
+//! arena refills all of them in order before it asks for new pages: a
+//! steady per-frame workload stops growing the memory however often
+//! someone else grew it (found by adversarial runs: 16 pages lost per
+//! frame with one region remembered, a page per frame with eight).
+//!
+//! ```text
+//!  region: [ end | next region ][tag|block][tag|block] ...... end
+//! ```
 
 use crate::api::Allocator;
 use crate::grow::Grow;
@@ -36,12 +41,14 @@ pub struct BumpHeap<G: Grow> {
     lo: usize,
     /// Highest `end` of every region: no block lies at or above it.
     hi: usize,
-    /// The regions, in the order they were claimed (`(start, end)`); a
-    /// reset starts again at the first. More than `REGIONS` are used once.
-    regions: [(usize, usize); REGIONS],
-    /// Regions known, and the index of the current one.
-    count: usize,
+    /// The first, current and newest region (0 before the first); the
+    /// regions are chained in the order they were claimed, and a reset
+    /// starts again at the first.
+    first: usize,
     cur: usize,
+    last: usize,
+    /// Regions in the chain: the bound of every walk along it.
+    count: usize,
     /// Next free byte and end of the current region.
     top: usize,
     end: usize,
@@ -50,13 +57,13 @@ pub struct BumpHeap<G: Grow> {
     epoch: usize,
 }
 
-/// Regions the arena remembers (a power of two).
-const REGIONS: usize = 8;
+/// Bytes of a region's link: its end, then the next region's start.
+const LINK: usize = 2 * W;
 
 impl<G: Grow> BumpHeap<G> {
     /// An empty arena over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: 0, hi: 0, regions: [(0, 0); REGIONS], count: 0, cur: 0, top: 0, end: 0, epoch: 0 }
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: 0, cur: 0, last: 0, count: 0, top: 0, end: 0, epoch: 0 }
     }
 
     /// The key word of a block of this epoch.
@@ -78,30 +85,47 @@ impl<G: Grow> BumpHeap<G> {
     /// by someone else in between, or what is left of the caller's pages).
     #[cold]
     fn extend(&mut self, need: usize) {
-        // a later region this epoch has not used yet (after a reset)
-        while self.cur + 1 < self.count {
-            self.cur += 1;
-            (self.top, self.end) = self.regions[self.cur & (REGIONS - 1)];
+        // a later region this epoch has not used yet (after a reset); the
+        // walk is bounded by the regions claimed, and a link that does not
+        // name a region inside the arena's span ends it
+        for _ in 0..self.count {
+            // SAFETY: cur is a region of the arena: its link is its own.
+            let next = unsafe { rd(self.cur + W) };
+            if next == 0 || next % 8 != 0 || next < self.lo || next >= self.hi {
+                break;
+            }
+            // SAFETY: next lies in the arena's span and was linked as a region.
+            let end = unsafe { rd(next) };
+            if end <= next + LINK || end > self.hi {
+                break;
+            }
+            (self.cur, self.top, self.end) = (next, next + LINK, end);
             if self.end - self.top >= need {
                 return;
             }
         }
-        let Some((start, len)) = self.pages.claim(need) else { return };
+        let Some((start, len)) = self.pages.claim(need + LINK) else { return };
         let (start, end) = (start as usize, start as usize + len);
-        let last = self.count.wrapping_sub(1) & (REGIONS - 1);
-        if self.count != 0 && self.regions[last].1 == start {
-            // grown behind the last region (the current one: the loop
-            // above moved to it): one longer region
-            self.regions[last].1 = end;
-        } else {
-            if self.count < REGIONS {
+        // SAFETY: the newest region's link and the new pages are the arena's.
+        unsafe {
+            if self.last != 0 && self.cur == self.last && rd(self.last) == start {
+                // grown behind the newest region, the current one: one
+                // longer region
+                wr(self.last, end);
+            } else {
+                if len < LINK {
+                    return;
+                }
+                wr(start, end);
+                wr(start + W, 0);
+                if self.last == 0 {
+                    self.first = start;
+                } else {
+                    wr(self.last + W, start);
+                }
                 self.count += 1;
+                (self.last, self.cur, self.top) = (start, start, start + LINK);
             }
-            // when full, the newest region replaces the last one (whose
-            // room is lost to the arena)
-            self.cur = self.count - 1;
-            self.regions[self.cur] = (start, end);
-            self.top = start;
         }
         self.end = end;
         self.lo = if self.lo == 0 { start } else { self.lo.min(start) };
@@ -143,9 +167,13 @@ impl<G: Grow> BumpHeap<G> {
 
     /// Frees every block at once: the arena starts again at its first region.
     pub fn reset(&mut self) {
-        if self.count != 0 {
-            self.cur = 0;
-            (self.top, self.end) = self.regions[0];
+        if self.first != 0 {
+            let top = self.first + LINK;
+            // SAFETY: the first region's link is the arena's.
+            let end = unsafe { rd(self.first) };
+            // an end the program overwrote leaves the region unused this
+            // epoch rather than handing out memory past it
+            (self.cur, self.top, self.end) = (self.first, top, if end >= top && end <= self.hi { end } else { top });
         }
         self.epoch = self.epoch.wrapping_add(1);
         self.stats.on_reset();
@@ -239,7 +267,7 @@ impl<G: Grow> Allocator for BumpHeap<G> {
             return self.fail();
         }
         let want = block_for(n);
-        if b + size == self.top && want > self.end - b && self.cur + 1 >= self.count {
+        if b + size == self.top && want > self.end - b && self.cur == self.last {
             // the most recent block of the newest region: grow the region
             // behind it (when the new pages are not contiguous, the arena
             // moves on and the block moves below)

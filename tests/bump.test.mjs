@@ -78,6 +78,30 @@ describe('bump build', () => {
     }
   });
 
+  test('frames stop growing the memory however often someone else grew it', () => {
+    // Each of the first frame's blocks needs new pages, and someone else
+    // grows the memory after each, so the arena's regions lie apart. Later
+    // frames must refill all of them (it once remembered only 8).
+    for (const regions of [4, 12, 30]) {
+      const h = instantiate(FILE, { initial: 2, maximum: 4096 });
+      const pages = [];
+      for (let frame = 0; frame < 5; frame++) {
+        const shadow = new Shadow(h.u8, `${regions} regions, frame ${frame}`);
+        for (let i = 0; i < regions; i++) {
+          const p = h.x.malloc(100_000) >>> 0;
+          assert.notEqual(p, 0);
+          shadow.add(p, 100_000, frame * 1000 + i);
+          if (frame === 0) h.memory.grow(1);
+        }
+        shadow.verifyAll();
+        shadow.checkDisjoint();
+        h.x.heap_reset();
+        pages.push(h.memory.buffer.byteLength / 65536);
+      }
+      assert.ok(pages.every((n) => n === pages[0]), `${regions} regions, pages per frame: ${pages}`);
+    }
+  });
+
   test('the most recent block grows in place; a double free is refused', () => {
     const h = instantiate(FILE, { initial: 1, maximum: 256 });
     let p = h.x.malloc(16);

@@ -7,32 +7,61 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { load, LinallocError } from '../js/linalloc.js';
 import { DIST, Rng } from './helpers/support.mjs';
 import { report } from './helpers/report.mjs';
 
 const figures = { hostile: {} };
+
+// Loads `bytes` in a worker and calls malloc(16): the outcome, or
+// 'loaded, hangs when used' when no answer comes within `ms`.
+const USE = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.loader).then(async ({ load }) => {
+  const heap = await load(workerData.bytes, { maximum: 256 });
+  let r;
+  try {
+    r = heap.malloc(16) > 0 ? 'loaded, works' : 'loaded, malloc returns 0';
+  } catch (e) {
+    r = e instanceof WebAssembly.RuntimeError ? 'loaded, traps when used' : 'threw ' + e.name + ': ' + e.message;
+  }
+  parentPort.postMessage(r);
+});`;
+async function use(bytes, ms = 10_000) {
+  const loader = new URL('../js/linalloc.js', import.meta.url).href;
+  const w = new Worker(USE, { eval: true, workerData: { bytes, loader } });
+  let timer;
+  try {
+    return await Promise.race([
+      new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+      new Promise((resolve) => (timer = setTimeout(() => resolve('loaded, hangs when used'), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    await w.terminate();
+  }
+}
 after(() => report('hostile-input', figures));
 
 describe('hostile input to the loader', () => {
   const real = readFileSync(DIST + 'linalloc.wasm');
   // Loading must end in a Heap or a LinallocError. A damaged module that
-  // still compiles and has the whole ABI may trap when used: that is counted
-  // (the loader cannot tell damaged code from good code without running it).
+  // still compiles and has the whole ABI may trap when used, or loop
+  // forever (a flipped bit can unbound any loop): that is counted (the
+  // loader cannot tell damaged code from good code without running it).
+  // The use runs in a worker, so a module that hangs cannot hang the suite.
   const outcome = async (bytes) => {
-    let heap;
     try {
-      heap = await load(bytes, { maximum: 256 });
+      await load(bytes, { maximum: 256 });
     } catch (e) {
       if (e instanceof LinallocError) return e.name;
       throw new Error(`load() let an engine error through: ${e.name}: ${e.message}`);
     }
-    try {
-      return heap.malloc(16) > 0 ? 'loaded, works' : 'loaded, malloc returns 0';
-    } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError) return 'loaded, traps when used';
-      throw e;
-    }
+    return use(bytes);
   };
 
   test('random bytes, truncated and bit-flipped copies of the real module (1 500 cases)', async () => {
@@ -57,6 +86,7 @@ describe('hostile input to the loader', () => {
     }
     assert.equal(cases.length, 1500);
     assert.ok((counts.LoadError ?? 0) > 1000, JSON.stringify(counts));
+    assert.ok(!Object.keys(counts).some((k) => k.startsWith('threw')), `an error other than a trap escaped: ${JSON.stringify(counts)}`);
     figures.hostile = { cases: cases.length, outcomes: counts };
   });
 

@@ -120,3 +120,27 @@ test('lin: an aligned block that fits the end of a fixed memory is placed', () =
     assert.ok(p + size <= 2 * 65536);
   }
 });
+
+test('lin: an aligned request on a full fixed memory is served by a freed block that holds it', () => {
+  // The usual search asks for size + align bytes more than the block needs;
+  // a freed block of a lower class that holds the aligned block must still
+  // be found before malloc reports out of memory.
+  for (const align of [16, 256, 4096, 16384]) {
+    for (const lead of [0, 40, 3000]) {
+      const h = instantiate(BACKENDS.lin, { initial: 3, maximum: 3 });
+      const pad = h.malloc(lead) >>> 0;
+      const a = h.x.aligned_alloc(align, 5000) >>> 0;
+      const pin = h.malloc(8) >>> 0;
+      assert.ok(pad && a && pin);
+      fillUntilFull(h.malloc, [4096, 256, 8], () => {});
+      const failed = h.stats().failed;
+      h.x.free(a);
+      const b = h.x.aligned_alloc(align, 5000) >>> 0;
+      assert.equal(b, a, `align ${align}, lead ${lead}: the freed block holds the request`);
+      assert.equal(h.x.heap_block_size(b), 5000);
+      assert.equal(h.stats().failed, failed, 'no failure counted');
+      assert.equal(h.x.aligned_alloc(align, 5100), 0, 'a larger one fails cleanly');
+      assert.equal(h.memory.buffer.byteLength, 3 * PAGE);
+    }
+  }
+});

@@ -146,3 +146,67 @@ fn a_moving_realloc_keeps_alignment_and_counts_once() {
     assert_eq!((h.stats().live, h.stats().in_use), (2, 10_008));
     assert!(unsafe { h.try_free(p) }.is_err(), "the old pointer is refused");
 }
+
+/// Any number of separate regions is refilled after a reset: with the
+/// memory grown by someone else between the arena's own claims, a steady
+/// per-frame workload stops growing the memory (the arena once remembered
+/// only 8 regions and lost the room of later ones every frame).
+#[test]
+fn many_separate_regions_are_all_refilled_after_a_reset() {
+    for regions in [3, 9, 20] {
+        let mem = FakeMemory::new(2, 4096);
+        let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+        let mut pages = std::vec::Vec::new();
+        for frame in 0..6 {
+            for _ in 0..regions {
+                let p = h.malloc(100_000);
+                assert!(!p.is_null());
+                // SAFETY: p is a live block of 100 000 bytes.
+                unsafe { core::ptr::write_bytes(p, frame as u8, 100_000) };
+                if frame == 0 {
+                    assert!(mem.grow(1).is_some(), "someone else grows the memory");
+                }
+            }
+            h.reset();
+            pages.push(mem.pages());
+        }
+        assert!(pages.windows(2).all(|w| w[0] == w[1]), "{regions} regions, pages per frame: {pages:?}");
+    }
+}
+
+/// A program that writes over the link in front of a region's first block
+/// (an underflow) costs the arena that region's room, never blocks outside
+/// the region or on top of each other.
+#[test]
+fn an_overwritten_region_link_is_not_followed() {
+    for garbage in [0usize, 8, usize::MAX & !7, 0x7fff_fff8, 1] {
+        let (mut h, lo, hi) = arena(16);
+        let first = h.malloc(100);
+        let second = h.malloc(300_000);
+        assert!(!first.is_null() && !second.is_null());
+        // SAFETY: deliberately corrupting the arena's own link words (the
+        // two words in front of the first block's header), inside the memory.
+        unsafe {
+            let link = first as usize - super::HDR - super::LINK;
+            (link as *mut usize).write(garbage);
+            ((link + super::W) as *mut usize).write(garbage);
+        }
+        h.reset();
+        let mut blocks = std::vec::Vec::new();
+        for i in 0..200 {
+            let p = h.malloc(10_000);
+            if p.is_null() {
+                break;
+            }
+            assert!(p as usize >= lo && p as usize + 10_000 <= hi, "garbage {garbage:#x}: block {i} outside the memory");
+            // SAFETY: p is a live block of 10 000 bytes.
+            unsafe { core::ptr::write_bytes(p, i as u8, 10_000) };
+            blocks.push(p);
+        }
+        assert!(blocks.len() >= 10, "garbage {garbage:#x}: only {} blocks", blocks.len());
+        for (i, &p) in blocks.iter().enumerate() {
+            // SAFETY: as above.
+            assert!(unsafe { core::slice::from_raw_parts(p, 10_000) }.iter().all(|&b| b == i as u8), "garbage {garbage:#x}: block {i} overwritten");
+        }
+    }
+}

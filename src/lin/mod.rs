@@ -30,10 +30,7 @@ use crate::heap::Rejected;
 use crate::stats::Stats;
 use bins::{class, Bins};
 use core::ptr::null_mut;
-use core::sync::atomic::{
-    AtomicUsize,
-    Ordering::{AcqRel, Relaxed},
-};
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, PINUSE, SLACK, W};
 
 /// The heap: its page source, counters, bounds and free lists.
@@ -145,14 +142,21 @@ impl<G: Grow> LinHeap<G> {
         // room to move the block start up to the alignment, leaving a free block in front
         let mut b = self.free_block(size + align + MIN_BLOCK);
         if b == 0 {
-            // the victim may hold the aligned block without all that room
-            // (a fixed memory's last bytes)
+            // Out of memory for that much room (a fixed memory's last
+            // bytes): the victim, or a free block of a lower class, may
+            // still hold the aligned block.
             let v = self.victim;
             // SAFETY: the victim is a free block on no list.
-            if v == 0 || aligned(v, v + (unsafe { rd(v) } & !FLAGS), size, align) == 0 {
+            b = if v != 0 && aligned(v, v + (unsafe { rd(v) } & !FLAGS), size, align) != 0 {
+                v
+            } else {
+                self.scan(class(size), class(size + align + MIN_BLOCK), size, align)
+            };
+            if b == 0 {
                 return 0;
             }
-            b = core::mem::take(&mut self.victim);
+            // SAFETY: b is a free block (the victim, or on its list).
+            unsafe { self.detach(b, rd(b) & !FLAGS) };
         }
         // SAFETY: b is a free block taken off the lists: its header is its own.
         let mut have = unsafe { rd(b) } & !FLAGS;
@@ -175,7 +179,8 @@ impl<G: Grow> LinHeap<G> {
 
     /// A new live block of at least `size` bytes (8-aligned user part) from
     /// the free lists, or 0: its start; its size is in its header.
-    #[inline(never)]
+    /// (Inline: measured smaller and faster than a call.)
+    #[inline(always)]
     fn take(&mut self, size: usize) -> usize {
         let b = self.free_block(size);
         if b != 0 {
@@ -215,28 +220,33 @@ impl<G: Grow> LinHeap<G> {
             tries += 1;
         }
         if b == 0 {
-            b = self.scan(want);
+            let c = class(want);
+            b = self.scan(c, c, want, 8);
         }
         b
     }
 
-    /// The last resort before out of memory: the first block of `want`'s
-    /// class list that fits (`fit` only looks at its head). The links live
-    /// in free blocks the program could have overwritten, so the walk is
-    /// bounded and every link must point into the heap.
+    /// The last resort before out of memory: the first free block of the
+    /// class lists `first..=last` that holds a `size`-byte block whose user
+    /// part is aligned to `align` (`fit` only looks at the heads). The links live in free blocks the program could have
+    /// overwritten, so the walk is bounded (`SCAN` blocks in all) and every
+    /// block must lie inside the heap.
     #[cold]
-    fn scan(&self, want: usize) -> usize {
-        let mut b = self.bins.head(class(want));
-        for _ in 0..SCAN {
-            if b == 0 || b % 8 != 0 || b < self.lo() || b >= self.hi() {
-                break;
+    #[inline(never)]
+    fn scan(&self, first: usize, last: usize, size: usize, align: usize) -> usize {
+        let mut budget = SCAN;
+        for c in first..=last {
+            let mut b = self.bins.head(c);
+            while budget != 0 && b != 0 && b % 8 == 0 && b >= self.lo() && b < self.hi() {
+                budget -= 1;
+                // SAFETY: b lies in the heap's regions; a free block's words are its own.
+                let (w, next) = unsafe { (rd(b), rd(b + W)) };
+                let have = w & !FLAGS;
+                if w & INUSE == 0 && have >= size && have <= self.hi() - b && (align <= 8 || aligned(b, b + have, size, align) != 0) {
+                    return b;
+                }
+                b = next;
             }
-            // SAFETY: b lies in the heap's regions; a free block's words are its own.
-            let (w, next) = unsafe { (rd(b), rd(b + W)) };
-            if w & INUSE == 0 && w & !FLAGS >= want {
-                return b;
-            }
-            b = next;
         }
         0
     }
@@ -590,16 +600,29 @@ pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usiz
 }
 
 /// Marks the live block at `b`, whose key word was `k`, as being freed (the
-/// quick lists' mark), atomically: false when someone marked it first (in the
-/// threads build, another thread freeing the same block at the same time).
+/// quick lists' mark): false when someone marked it first (in the threads
+/// build, another thread freeing the same block at the same time; there
+/// the mark is atomic).
 ///
 /// # Safety
-/// `b` is a block of the heap (its key word is heap memory).
+/// `b` is a block of the heap (its key word is heap memory), and `k` the
+/// key word the caller read from it; without threads nothing changes the
+/// word in between, so the mark is a plain store.
 #[inline(always)]
 pub unsafe fn claim(b: usize, k: usize) -> bool {
-    // SAFETY: caller contract; the word is 4-aligned (8 on the host).
-    let word = unsafe { &*((b + W) as *const AtomicUsize) };
-    word.compare_exchange(k, QUICKFREED, AcqRel, Relaxed).is_ok()
+    #[cfg(feature = "mt")]
+    {
+        // SAFETY: caller contract; the word is 4-aligned (8 on the host).
+        let word = unsafe { &*((b + W) as *const AtomicUsize) };
+        word.compare_exchange(k, QUICKFREED, core::sync::atomic::Ordering::AcqRel, Relaxed).is_ok()
+    }
+    #[cfg(not(feature = "mt"))]
+    {
+        let _ = k;
+        // SAFETY: caller contract.
+        unsafe { wr(b + W, QUICKFREED) };
+        true
+    }
 }
 
 /// Start of a `size`-byte block whose user part is aligned to `align` (a

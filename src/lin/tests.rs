@@ -371,3 +371,33 @@ fn a_neighbour_with_garbage_tags_is_not_merged() {
         assert!(unsafe { h.free(a) });
     }
 }
+
+/// On a fixed memory, an aligned request is served by a free block that
+/// holds it, though that block is smaller than the usual search asks for
+/// (`size + align + MIN_BLOCK`); found by an adversarial run as a false
+/// out of memory. Checked for several alignments and block positions.
+#[test]
+fn an_aligned_request_fits_a_free_block_of_a_lower_class() {
+    for align in [16, 64, 512, 4096, 16384] {
+        for lead in [0, 8, 24, 1000] {
+            let (mut h, mem) = heap(2, 2);
+            let pad = h.malloc(lead);
+            let a = h.aligned_alloc(align, 3000);
+            assert!(!a.is_null() && !pad.is_null());
+            let pin = h.malloc(8);
+            // fill the rest of the fixed memory
+            for n in [4096, 256, 8] {
+                while !h.malloc(n).is_null() {}
+            }
+            assert!(!pin.is_null());
+            unsafe { h.free(a) };
+            let pages = mem.pages();
+            let b = h.aligned_alloc(align, 3000);
+            assert_eq!(b, a, "align {align}, lead {lead}: the freed block holds the request");
+            assert_eq!(mem.pages(), pages);
+            fill_check(b, 3000);
+            // and one that does not fit anywhere still fails cleanly
+            assert!(h.aligned_alloc(align, 3001 + MIN_BLOCK).is_null());
+        }
+    }
+}
