@@ -1,18 +1,24 @@
 //! Free lists by size class, with a bitmap of the non-empty ones.
 //!
 //! Blocks under `EXACT` bytes have one class per 8 bytes, so any block of the
-//! class fits a request of the class. Larger blocks have 8 classes per power
-//! of two (as TLSF does); a request takes the head of its own class if that
-//! fits, else any block of a higher class, which always fits. Finding a
-//! class takes two bit scans (a summary word marks the non-empty bitmap
-//! words): no loop, and nothing read from user memory.
+//! class fits a request of the class. Larger blocks have 2 classes per power
+//! of two; a request takes the head of its own class if that fits, else any
+//! block of a higher class, which always fits. Few, wide classes reuse a
+//! freed block sooner, so the heap touches less memory: measured against 8
+//! classes per power of two (as TLSF has), the `random` trace took 10 % less
+//! time for one page more (43 against 42); 1 class per power of two was
+//! faster still but took 48 pages. Finding a class takes two bit scans (a
+//! summary word marks the non-empty bitmap words): no loop, and nothing
+//! read from user memory.
 
 use super::tag::{rd, wr, W};
 
 /// Blocks below this size have exact classes.
 const EXACT: usize = 256;
-/// Number of classes: 32 exact ones, then 8 for each power of two up to 2^31.
-pub const CLASSES: usize = EXACT / 8 + (32 - 8) * 8;
+/// log2 of the classes per power of two above `EXACT`.
+const SPLIT: usize = 1;
+/// Number of classes: 32 exact ones, then 2 for each power of two up to 2^31.
+pub const CLASSES: usize = EXACT / 8 + ((32 - 8) << SPLIT);
 /// Table slots: a power of two, so an index masked with `SLOTS - 1` is in
 /// bounds without a check (and without the panic path a check would link).
 const SLOTS: usize = CLASSES.next_power_of_two();
@@ -25,7 +31,7 @@ pub fn class(size: usize) -> usize {
         return size >> 3;
     }
     let l = ((usize::BITS - 1 - size.leading_zeros()) as usize).min(31);
-    EXACT / 8 + ((l - 8) << 3) + ((size >> (l - 3)) & 7)
+    EXACT / 8 + ((l - 8) << SPLIT) + ((size >> (l - SPLIT)) & ((1 << SPLIT) - 1))
 }
 
 /// The heads of the doubly linked free lists (links in the blocks: next at

@@ -2,10 +2,12 @@
 //! segregated free lists, one 8-byte header per block that is also the ABI's
 //! size header and double-free key.
 //!
-//! - `malloc` takes the head of the request's class if it fits, else cuts
-//!   from the victim (the rest of the last split, on no list), else takes
-//!   the first block of a higher class (two bit scans) and splits off the
-//!   rest, which becomes the victim.
+//! - `malloc` cuts from the victim (the rest of the last split, on no list)
+//!   if it fits, else takes the head of the request's class if that fits,
+//!   else the first block of a higher class (two bit scans) and splits off
+//!   the rest, which becomes the victim. Cutting runs of blocks from one
+//!   free block keeps them together (and leaves room behind them for
+//!   `realloc` to grow into).
 //! - `free` merges the block with free neighbours at once (the tags say
 //!   where they are), so free memory never fragments into runs of small
 //!   blocks.
@@ -47,8 +49,8 @@ pub struct LinHeap<G: Grow> {
     fence: usize,
     /// The victim: a free block on no list (0 if none), the rest of the
     /// last split, or a free block that ends at the newest fence. Requests
-    /// their own class cannot serve are cut from it, so runs of allocations
-    /// cost no list work; blocks freed next to it merge into it.
+    /// are cut from it first, so runs of allocations cost no list work and
+    /// lie together; blocks freed next to it merge into it.
     victim: usize,
     bins: Bins,
     /// Quick lists: freed blocks of up to `QUICK_MAX` bytes by exact size,
@@ -302,20 +304,22 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// A free block of at least `want` bytes (still on its list, or the
-    /// victim), or 0: the head of `want`'s class if it fits, else the
-    /// victim if it fits, else the head of the first non-empty higher
-    /// class, whose blocks all fit.
+    /// victim), or 0: the victim if it fits, else the head of `want`'s
+    /// class if it fits, else the head of the first non-empty higher class,
+    /// whose blocks all fit. (Victim first: measured against own class
+    /// first, `random` moved 8 % fewer blocks in `realloc`, 36 % of them
+    /// as talc does, and took 3 % less time.)
     #[inline(never)]
     fn fit(&self, want: usize) -> usize {
-        let c = class(want);
-        let h = self.bins.head(c);
-        // SAFETY: list heads and the victim are free blocks of the heap.
-        if h != 0 && unsafe { rd(h) } & !FLAGS >= want {
-            return h;
-        }
-        // SAFETY: as above.
+        // SAFETY: the victim and list heads are free blocks of the heap.
         if self.victim != 0 && unsafe { rd(self.victim) } & !FLAGS >= want {
             return self.victim;
+        }
+        let c = class(want);
+        let h = self.bins.head(c);
+        // SAFETY: as above.
+        if h != 0 && unsafe { rd(h) } & !FLAGS >= want {
+            return h;
         }
         match self.bins.find(c + 1) {
             Some(k) => self.bins.head(k),
