@@ -380,11 +380,12 @@ impl<G: Grow> LinHeap<G> {
     /// it is free and whose predecessor is live: its tags, then the victim
     /// when `keep` says so (the rest of a split, or merged with the victim)
     /// or it ends at the newest fence (the old victim onto its list), else
-    /// its list.
+    /// its list. (Inline: 151 bytes for 3 to 9 % less time on `random`,
+    /// `batch` and a malloc/free pair, measured.)
     ///
     /// # Safety
     /// As said.
-    #[inline(never)]
+    #[inline(always)]
     unsafe fn file(&mut self, b: usize, size: usize, keep: bool) {
         // SAFETY: caller contract; the old victim is a free block on no list.
         unsafe {
