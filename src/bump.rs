@@ -43,8 +43,12 @@ pub struct BumpHeap<G: Grow> {
     hi: usize,
     /// The first, current and newest region (0 before the first); the
     /// regions are chained in the order they were claimed, and a reset
-    /// starts again at the first.
+    /// starts again at the first. The first region's end is kept here
+    /// too: a link the program overwrote (its seal no longer matches) ends
+    /// the walk, and the next new region is linked in its place, so it
+    /// costs the room of the regions after it once, not every frame.
     first: usize,
+    first_end: usize,
     cur: usize,
     last: usize,
     /// Regions in the chain: the bound of every walk along it.
@@ -57,13 +61,32 @@ pub struct BumpHeap<G: Grow> {
     epoch: usize,
 }
 
-/// Bytes of a region's link: its end, then the next region's start.
-const LINK: usize = 2 * W;
+/// Bytes of a region's link: its end, the next region's start and a seal
+/// of both (a multiple of 8, so blocks stay 8-aligned).
+const LINK: usize = (3 * W + 7) & !7;
+
+/// The seal of the link of region `r`.
+fn seal(r: usize, end: usize, next: usize) -> usize {
+    key(r ^ next.rotate_left(7), end.wrapping_sub(r), 0)
+}
+
+/// Writes the link of region `r`.
+///
+/// # Safety
+/// `[r, r + LINK)` is the arena's.
+unsafe fn link(r: usize, end: usize, next: usize) {
+    // SAFETY: caller contract.
+    unsafe {
+        wr(r, end);
+        wr(r + W, next);
+        wr(r + 2 * W, seal(r, end, next));
+    }
+}
 
 impl<G: Grow> BumpHeap<G> {
     /// An empty arena over `pages`; it claims memory on first use.
     pub const fn new(pages: G) -> Self {
-        Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: 0, cur: 0, last: 0, count: 0, top: 0, end: 0, epoch: 0 }
+        Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: 0, first_end: 0, cur: 0, last: 0, count: 0, top: 0, end: 0, epoch: 0 }
     }
 
     /// The key word of a block of this epoch.
@@ -86,19 +109,15 @@ impl<G: Grow> BumpHeap<G> {
     #[cold]
     fn extend(&mut self, need: usize) {
         // a later region this epoch has not used yet (after a reset); the
-        // walk is bounded by the regions claimed, and a link that does not
-        // name a region inside the arena's span ends it
+        // walk is bounded by the regions claimed, and a link whose seal
+        // does not match, or that names no region inside the arena's span,
+        // ends it
         for _ in 0..self.count {
-            // SAFETY: cur is a region of the arena: its link is its own.
-            let next = unsafe { rd(self.cur + W) };
+            let Some((_, next)) = self.read_link(self.cur) else { break };
             if next == 0 || next % 8 != 0 || next < self.lo || next >= self.hi {
                 break;
             }
-            // SAFETY: next lies in the arena's span and was linked as a region.
-            let end = unsafe { rd(next) };
-            if end <= next + LINK || end > self.hi {
-                break;
-            }
+            let Some((end, _)) = self.read_link(next) else { break };
             (self.cur, self.top, self.end) = (next, next + LINK, end);
             if self.end - self.top >= need {
                 return;
@@ -108,20 +127,25 @@ impl<G: Grow> BumpHeap<G> {
         let (start, end) = (start as usize, start as usize + len);
         // SAFETY: the newest region's link and the new pages are the arena's.
         unsafe {
-            if self.last != 0 && self.cur == self.last && rd(self.last) == start {
+            if self.last != 0 && self.cur == self.last && self.end == start {
                 // grown behind the newest region, the current one: one
                 // longer region
-                wr(self.last, end);
+                link(self.last, end, 0);
+                if self.last == self.first {
+                    self.first_end = end;
+                }
             } else {
                 if len < LINK {
                     return;
                 }
-                wr(start, end);
-                wr(start + W, 0);
+                link(start, end, 0);
                 if self.last == 0 {
-                    self.first = start;
+                    (self.first, self.first_end) = (start, end);
                 } else {
-                    wr(self.last + W, start);
+                    // after the current region: the newest one, unless a
+                    // broken link ended the walk early (then the regions
+                    // past it are given up)
+                    link(self.cur, self.end, start);
                 }
                 self.count += 1;
                 (self.last, self.cur, self.top) = (start, start, start + LINK);
@@ -130,6 +154,15 @@ impl<G: Grow> BumpHeap<G> {
         self.end = end;
         self.lo = if self.lo == 0 { start } else { self.lo.min(start) };
         self.hi = self.hi.max(end);
+    }
+
+    /// The link of region `r` (its end and the next region), if its seal
+    /// matches and the end lies in the arena's span.
+    fn read_link(&self, r: usize) -> Option<(usize, usize)> {
+        // SAFETY: r is a region of the arena (or a link checked to lie in
+        // its span): its link words are memory.
+        let (end, next, s) = unsafe { (rd(r), rd(r + W), rd(r + 2 * W)) };
+        (s == seal(r, end, next) && end >= r + LINK && end <= self.hi).then_some((end, next))
     }
 
     /// `Ok((block start, block size, requested size))` for a live block.
@@ -168,12 +201,7 @@ impl<G: Grow> BumpHeap<G> {
     /// Frees every block at once: the arena starts again at its first region.
     pub fn reset(&mut self) {
         if self.first != 0 {
-            let top = self.first + LINK;
-            // SAFETY: the first region's link is the arena's.
-            let end = unsafe { rd(self.first) };
-            // an end the program overwrote leaves the region unused this
-            // epoch rather than handing out memory past it
-            (self.cur, self.top, self.end) = (self.first, top, if end >= top && end <= self.hi { end } else { top });
+            (self.cur, self.top, self.end) = (self.first, self.first + LINK, self.first_end);
         }
         self.epoch = self.epoch.wrapping_add(1);
         self.stats.on_reset();

@@ -180,9 +180,9 @@ fn many_separate_regions_are_all_refilled_after_a_reset() {
 #[test]
 fn an_overwritten_region_link_is_not_followed() {
     for garbage in [0usize, 8, usize::MAX & !7, 0x7fff_fff8, 1] {
-        let (mut h, lo, hi) = arena(16);
+        let (mut h, lo, hi) = arena(4);
         let first = h.malloc(100);
-        let second = h.malloc(300_000);
+        let second = h.malloc(100_000);
         assert!(!first.is_null() && !second.is_null());
         // SAFETY: deliberately corrupting the arena's own link words (the
         // two words in front of the first block's header), inside the memory.
@@ -199,14 +199,48 @@ fn an_overwritten_region_link_is_not_followed() {
                 break;
             }
             assert!(p as usize >= lo && p as usize + 10_000 <= hi, "garbage {garbage:#x}: block {i} outside the memory");
+            // both ends of the block (Miri runs this too: not every byte)
             // SAFETY: p is a live block of 10 000 bytes.
-            unsafe { core::ptr::write_bytes(p, i as u8, 10_000) };
+            unsafe {
+                core::ptr::write_bytes(p, i as u8, 16);
+                core::ptr::write_bytes(p.add(10_000 - 16), i as u8, 16);
+            }
             blocks.push(p);
         }
         assert!(blocks.len() >= 10, "garbage {garbage:#x}: only {} blocks", blocks.len());
         for (i, &p) in blocks.iter().enumerate() {
             // SAFETY: as above.
-            assert!(unsafe { core::slice::from_raw_parts(p, 10_000) }.iter().all(|&b| b == i as u8), "garbage {garbage:#x}: block {i} overwritten");
+            let ends = unsafe { [core::slice::from_raw_parts(p, 16), core::slice::from_raw_parts(p.add(10_000 - 16), 16)] };
+            assert!(ends.iter().all(|e| e.iter().all(|&b| b == i as u8)), "garbage {garbage:#x}: block {i} overwritten");
         }
     }
+}
+
+/// A broken link in the middle of the chain costs its regions once: the
+/// next new region is linked in its place, so later frames stop growing
+/// the memory again.
+#[test]
+fn a_broken_link_costs_its_regions_once() {
+    let mem = FakeMemory::new(2, 4096);
+    let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let mut blocks = std::vec::Vec::new();
+    for _ in 0..6 {
+        blocks.push(h.malloc(100_000) as usize);
+        assert!(mem.grow(1).is_some(), "someone else grows the memory");
+    }
+    // the third block opens the third region: overwrite that region's link
+    // SAFETY: deliberately corrupting the arena's own words, inside the memory.
+    unsafe { ((blocks[2] - super::HDR - super::LINK + super::W) as *mut usize).write(0xdead_bee8) };
+    let mut pages = std::vec::Vec::new();
+    for frame in 0..6 {
+        h.reset();
+        for _ in 0..6 {
+            let p = h.malloc(100_000);
+            assert!(!p.is_null());
+            // SAFETY: p is a live block of 100 000 bytes.
+            unsafe { core::ptr::write_bytes(p, frame as u8, 100_000) };
+        }
+        pages.push(mem.pages());
+    }
+    assert!(pages.windows(2).skip(1).all(|w| w[0] == w[1]), "pages per frame: {pages:?}");
 }

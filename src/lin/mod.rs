@@ -75,8 +75,6 @@ const QUICK_CAP: u16 = 16;
 /// Key word of a block on a quick list: a second free is recognised. Its
 /// slack bits (63) exceed every small block's, so no live key equals it.
 pub const QUICKFREED: usize = 0x5EED_F0FF;
-/// Most blocks `scan` looks at.
-const SCAN: usize = 256;
 
 impl<G: Grow> LinHeap<G> {
     /// An empty heap over `pages`; it claims memory on first use.
@@ -230,13 +228,17 @@ impl<G: Grow> LinHeap<G> {
 
     /// The last resort before out of memory: the first free block of the
     /// class lists `first..=last` that holds a `size`-byte block whose user
-    /// part is aligned to `align` (`fit` only looks at the heads). The links live in free blocks the program could have
-    /// overwritten, so the walk is bounded (`SCAN` blocks in all) and every
-    /// block must lie inside the heap.
+    /// part is aligned to `align` (`fit` only looks at the heads). The
+    /// links live in free blocks the program could have overwritten, so
+    /// every block must lie inside the heap, and the walk stops after as
+    /// many blocks as the heap could hold: a list is walked to its end
+    /// (a fixed limit of 256 gave false out-of-memory errors with more
+    /// small blocks in front of the one that fits, found by an
+    /// adversarial run), and a list made circular ends.
     #[cold]
     #[inline(never)]
     fn scan(&self, first: usize, last: usize, size: usize, align: usize) -> usize {
-        let mut budget = SCAN;
+        let mut budget = (self.hi() - self.lo()) / MIN_BLOCK + 1;
         for c in first..=last {
             let mut b = self.bins.head(c);
             while budget != 0 && b != 0 && b % 8 == 0 && b >= self.lo() && b < self.hi() {

@@ -406,3 +406,85 @@ fn an_aligned_request_fits_a_free_block_of_a_lower_class() {
         }
     }
 }
+
+/// The last-resort search walks a class list to its end: a fitting block
+/// behind hundreds of smaller ones of the same class is found on a full
+/// fixed memory (a limit of 256 blocks gave a false out of memory; found
+/// by an adversarial run).
+#[test]
+fn the_last_resort_search_is_not_cut_short() {
+    for small in [10, 300, 700] {
+        let (mut h, _) = heap(8, 8);
+        // blocks of one class [512, 768) with 8- and 16-byte headers
+        let big = h.malloc(720);
+        let mut pins = Vec::new();
+        pins.push(h.malloc(16));
+        let blocks: Vec<_> = (0..small)
+            .map(|_| {
+                let p = h.malloc(512);
+                pins.push(h.malloc(16));
+                p
+            })
+            .collect();
+        for n in [4096, 256, 16] {
+            while !h.malloc(n).is_null() {}
+        }
+        assert!(!big.is_null() && blocks.iter().chain(&pins).all(|p| !p.is_null()));
+        unsafe {
+            h.free(big); // deepest on its class list
+            for &p in &blocks {
+                h.free(p); // same class, too small for 700 bytes
+            }
+        }
+        let failed = h.stats().failed;
+        assert_eq!(h.malloc(700), big, "{small} smaller blocks in front");
+        assert_eq!(h.stats().failed, failed);
+    }
+}
+
+/// The same for `aligned_alloc`: the free blocks that hold a 4096-aligned
+/// block lie behind hundreds that do not.
+#[test]
+fn the_aligned_last_resort_search_is_not_cut_short() {
+    let (mut h, mem) = heap(8, 8);
+    // 200-byte blocks between live 16-byte ones, the rest of memory taken
+    let mut blocks = Vec::new();
+    loop {
+        let p = h.malloc(200);
+        if p.is_null() || h.malloc(16).is_null() {
+            break;
+        }
+        blocks.push(p);
+    }
+    while !h.malloc(16).is_null() {}
+    // a block holds a 24-byte block at a 4096-aligned user address (with a
+    // gap of 0 or at least MIN_BLOCK in front)
+    let holds = |p: *mut u8| {
+        let b = p as usize - HDR;
+        let u = (b + HDR + 4095) & !4095;
+        let gap = u - HDR - b;
+        (gap == 0 || gap >= MIN_BLOCK) && u - HDR + 24 <= b + super::tag::block_for(200)
+    };
+    let (fit, other): (Vec<_>, Vec<_>) = blocks.iter().partition(|&&p| holds(p));
+    assert!(!fit.is_empty() && other.len() > 300, "{} fitting, {} others", fit.len(), other.len());
+    unsafe {
+        // the quick list of this size first (its blocks go back to the
+        // lists, at their heads, before the search), then the fitting
+        // blocks, then the others on top of them
+        for &p in &other[..16] {
+            h.free(p);
+        }
+        for &p in &fit {
+            h.free(p);
+        }
+        for &p in &other[16..] {
+            h.free(p);
+        }
+    }
+    let failed = h.stats().failed;
+    let p = h.aligned_alloc(4096, 16);
+    assert!(!p.is_null(), "{} blocks that do not hold it in front", other.len());
+    assert_eq!((p as usize - mem.base()) % 4096, 0);
+    assert!(fit.iter().any(|&q| p as usize > q as usize - HDR && (p as usize) < q as usize + 200));
+    assert_eq!(h.stats().failed, failed);
+}
