@@ -110,11 +110,11 @@ impl<G: Grow> BumpHeap<G> {
     fn extend(&mut self, need: usize) {
         // a later region this epoch has not used yet (after a reset); the
         // walk is bounded by the regions claimed, and a link whose seal
-        // does not match, or that names no region inside the arena's span,
-        // ends it
+        // does not match, or that names no region whose link lies inside
+        // the arena's span (hi >= LINK: a region exists), ends it
         for _ in 0..self.count {
             let Some((_, next)) = self.read_link(self.cur) else { break };
-            if next == 0 || next % 8 != 0 || next < self.lo || next >= self.hi {
+            if next == 0 || next % 8 != 0 || next < self.lo || next > self.hi - LINK {
                 break;
             }
             let Some((end, _)) = self.read_link(next) else { break };
