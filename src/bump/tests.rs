@@ -16,6 +16,13 @@ fn arena(pages: usize) -> (BumpHeap<Pages<FakeMemory>>, usize, usize) {
     (BumpHeap::new(p), lo, hi)
 }
 
+/// An arena over a fake memory of `initial` pages growing to `max`, which a
+/// test may also grow itself (someone else's pages).
+fn arena_on(initial: usize, max: usize) -> (BumpHeap<Pages<FakeMemory>>, FakeMemory) {
+    let mem = FakeMemory::new(initial, max);
+    (BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end())), mem)
+}
+
 #[test]
 fn shared_basics_edge_cases_and_refusals() {
     shared::basics(arena(64).0);
@@ -112,8 +119,7 @@ fn a_fixed_memory_fills_and_refills_after_reset() {
 /// reset went back only to the first region.
 #[test]
 fn frames_stop_growing_the_memory_after_someone_else_grew_it() {
-    let mem = FakeMemory::new(2, 512);
-    let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let (mut h, mem) = arena_on(2, 512);
     let mut pages = std::vec::Vec::new();
     for frame in 0..12 {
         for _ in 0..16 {
@@ -154,8 +160,7 @@ fn a_moving_realloc_keeps_alignment_and_counts_once() {
 #[test]
 fn many_separate_regions_are_all_refilled_after_a_reset() {
     for regions in [3, 9, 20] {
-        let mem = FakeMemory::new(2, 4096);
-        let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+        let (mut h, mem) = arena_on(2, 4096);
         let mut pages = std::vec::Vec::new();
         for frame in 0..6 {
             for _ in 0..regions {
@@ -221,8 +226,7 @@ fn an_overwritten_region_link_is_not_followed() {
 /// the memory again.
 #[test]
 fn a_broken_link_costs_its_regions_once() {
-    let mem = FakeMemory::new(2, 4096);
-    let mut h = BumpHeap::new(Pages::new(mem, mem.base() + 1024, mem.end()));
+    let (mut h, mem) = arena_on(2, 4096);
     let mut blocks = std::vec::Vec::new();
     for _ in 0..6 {
         blocks.push(h.malloc(100_000) as usize);
