@@ -144,3 +144,23 @@ test('lin: an aligned request on a full fixed memory is served by a freed block 
     }
   }
 });
+
+test('lin: realloc on a full fixed memory grows into a neighbour freed onto a quick list', () => {
+  // The neighbour waits on a quick list (it was freed between two live
+  // blocks); the move fails on the full memory, the quick lists are
+  // emptied, and the block then grows in place: no false out of memory.
+  for (const size of [8, 24, 100, 240]) {
+    const h = instantiate(BACKENDS.lin, { initial: 1, maximum: 1 });
+    const [a, b, c] = [h.malloc(size), h.malloc(size), h.malloc(size)];
+    assert.ok(a && b && c);
+    fillUntilFull(h.malloc, [4096, 256, 16, 0]);
+    h.u8().fill(0x5a, a, a + size);
+    h.x.free(b);
+    const failed = h.stats().failed;
+    const grown = size + 16;
+    assert.equal(h.x.realloc(a, grown) >>> 0, a, `realloc(${size} -> ${grown})`);
+    assert.equal(h.stats().failed, failed, 'no failure counted');
+    assert.ok(h.u8().subarray(a, a + size).every((v) => v === 0x5a), 'contents kept');
+    assert.equal(h.x.heap_block_size(a), grown);
+  }
+});

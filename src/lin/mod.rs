@@ -789,7 +789,25 @@ impl<G: Grow> Allocator for LinHeap<G> {
                 unsafe { self.detach(next, w & !FLAGS) };
                 size += w & !FLAGS;
             } else {
-                return self.moved(ptr, n, old, align, k);
+                let p = self.moved(ptr, n, old, align, k);
+                // A move that failed emptied the quick lists first: a
+                // neighbour that waited on one may be free now, with the
+                // room to grow in place (found by an adversarial run: a
+                // false out of memory on a full fixed memory).
+                // SAFETY: as above.
+                let w = unsafe { rd(next) };
+                if !p.is_null() || w & INUSE != 0 || size + (w & !FLAGS) < want {
+                    return p;
+                }
+                // SAFETY: b is a block of the heap; `moved` wrote its key back.
+                if !unsafe { claim(b, k) } {
+                    return p;
+                }
+                // not a failure after all
+                self.stats.failed -= 1;
+                // SAFETY: next is a free block (on its list, or the victim).
+                unsafe { self.detach(next, w & !FLAGS) };
+                size += w & !FLAGS;
             }
         }
         // SAFETY: [b, b + size) is this live block, now at least `want` bytes.

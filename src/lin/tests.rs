@@ -488,3 +488,29 @@ fn the_aligned_last_resort_search_is_not_cut_short() {
     assert!(fit.iter().any(|&q| p as usize > q as usize - HDR && (p as usize) < q as usize + 200));
     assert_eq!(h.stats().failed, failed);
 }
+
+/// A block grows in place into a neighbour that waited on a quick list:
+/// on a full fixed memory the move fails, the quick lists are emptied, and
+/// the freed neighbour then has the room (found by an adversarial run: a
+/// false out of memory that the same call after it did not have).
+#[test]
+fn realloc_grows_into_a_neighbour_from_the_quick_lists() {
+    let (mut h, _) = heap(1, 1);
+    let a = h.malloc(24);
+    let b = h.malloc(24);
+    let c = h.malloc(24);
+    for n in [4096, 256, 16, 0] {
+        while !h.malloc(n).is_null() {}
+    }
+    assert!(!a.is_null() && !b.is_null() && !c.is_null());
+    fill_check(a, 24);
+    unsafe { h.free(b) }; // between live a and c: on a quick list
+    let before = h.stats();
+    let p = unsafe { h.realloc(a, 40) };
+    assert_eq!(p, a, "a and the freed b next to it hold 40 bytes");
+    assert!(unsafe { core::slice::from_raw_parts(p, 24) }.iter().all(|&x| x == 0x5A), "contents kept");
+    assert_eq!(h.stats().failed, before.failed, "no failure counted");
+    assert_eq!(h.stats().in_use, before.in_use - 24 + 40);
+    assert_eq!(h.block_size(p), Some(40));
+    unsafe { h.free(c) };
+}
