@@ -19,6 +19,14 @@ fn heap(initial: usize, max: usize) -> (LinHeap<Pages<FakeMemory>>, FakeMemory) 
     (LinHeap::new(Pages::new(mem, mem.base() + 1024, mem.end())), mem)
 }
 
+/// Takes what is left of a fixed memory: blocks of each size in turn
+/// until one fails.
+fn fill(h: &mut LinHeap<Pages<FakeMemory>>, sizes: &[usize]) {
+    for &n in sizes {
+        while !h.malloc(n).is_null() {}
+    }
+}
+
 #[test]
 fn a_vector_doubling_at_the_top_never_moves() {
     let (mut h, mem) = heap(1, 64);
@@ -127,9 +135,7 @@ fn stale_and_stray_pointers_are_refused() {
     let b = h.malloc(400);
     let c = h.malloc(400);
     // the rest of the fixed memory taken, so the merged block is reused below
-    for n in [4096, 8] {
-        while !h.malloc(n).is_null() {}
-    }
+    fill(&mut h, &[4096, 8]);
     let live = h.stats().live;
     unsafe {
         h.free(a);
@@ -230,7 +236,7 @@ fn a_fitting_block_behind_the_head_of_its_class_is_found() {
     let pin1 = h.malloc(8);
     let small = h.malloc(1020);
     let pin2 = h.malloc(8);
-    while !h.malloc(8).is_null() {}
+    fill(&mut h, &[8]);
     unsafe {
         h.free(big);
         h.free(small); // the head of the class now, too small for 1060
@@ -391,9 +397,7 @@ fn an_aligned_request_fits_a_free_block_of_a_lower_class() {
             assert!(!a.is_null() && !pad.is_null());
             let pin = h.malloc(8);
             // fill the rest of the fixed memory
-            for n in [4096, 256, 8] {
-                while !h.malloc(n).is_null() {}
-            }
+            fill(&mut h, &[4096, 256, 8]);
             assert!(!pin.is_null());
             unsafe { h.free(a) };
             let pages = mem.pages();
@@ -426,9 +430,7 @@ fn the_last_resort_search_is_not_cut_short() {
                 p
             })
             .collect();
-        for n in [4096, 256, 16] {
-            while !h.malloc(n).is_null() {}
-        }
+        fill(&mut h, &[4096, 256, 16]);
         assert!(!big.is_null() && blocks.iter().chain(&pins).all(|p| !p.is_null()));
         unsafe {
             h.free(big); // deepest on its class list
@@ -456,7 +458,7 @@ fn the_aligned_last_resort_search_is_not_cut_short() {
         }
         blocks.push(p);
     }
-    while !h.malloc(16).is_null() {}
+    fill(&mut h, &[16]);
     // a block holds a 24-byte block at a 4096-aligned user address (with a
     // gap of 0 or at least MIN_BLOCK in front)
     let holds = |p: *mut u8| {
@@ -499,9 +501,7 @@ fn realloc_grows_into_a_neighbour_from_the_quick_lists() {
     let a = h.malloc(24);
     let b = h.malloc(24);
     let c = h.malloc(24);
-    for n in [4096, 256, 16, 0] {
-        while !h.malloc(n).is_null() {}
-    }
+    fill(&mut h, &[4096, 256, 16, 0]);
     assert!(!a.is_null() && !b.is_null() && !c.is_null());
     fill_check(a, 24);
     unsafe { h.free(b) }; // between live a and c: on a quick list
