@@ -15,14 +15,14 @@
 //! Regions come from the [`Grow`] seam; when the memory was grown by
 //! someone else in between, the arena moves on to the new region, and the
 //! room left in the old one waits for the next reset. Every region starts
-//! with a link (its end, the next region's start), so after a reset the
+//! with a sealed link (its end, the next region's start), so after a reset the
 //! arena refills all of them in order before it asks for new pages: a
 //! steady per-frame workload stops growing the memory however often
 //! someone else grew it (found by adversarial runs: 16 pages lost per
 //! frame with one region remembered, a page per frame with eight).
 //!
 //! ```text
-//!  region: [ end | next region ][tag|block][tag|block] ...... end
+//!  region: [ end | next region | seal ][tag|block][tag|block] ...... end
 //! ```
 
 use crate::api::Allocator;
