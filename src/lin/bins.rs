@@ -124,6 +124,39 @@ impl Bins {
     }
 }
 
+#[cfg(test)]
+impl Bins {
+    /// Checks the lists against the bitmap and each block against its
+    /// class (test only): every block on a list is free (`is_free`), of its
+    /// list's class, and linked back to its predecessor; a bitmap bit is
+    /// set exactly for a non-empty list. Calls `each` with every block on
+    /// a list; at most `limit` blocks in all (a cycle fails).
+    pub fn audit(&self, limit: usize, is_free: impl Fn(usize) -> Option<usize>, mut each: impl FnMut(usize)) {
+        let mut seen = 0;
+        for c in 0..SLOTS {
+            let bit = self.bits[c / 32] >> (c % 32) & 1 == 1;
+            assert_eq!(bit, self.heads[c] != 0, "class {c}: bitmap bit against its list");
+            assert!(c < CLASSES || self.heads[c] == 0, "slot {c} past the classes is used");
+            let (mut b, mut prev) = (self.heads[c], 0);
+            while b != 0 {
+                seen += 1;
+                assert!(seen <= limit, "more blocks on the lists than the heap holds (a cycle?)");
+                let size = is_free(b).unwrap_or_else(|| panic!("block {b:#x} on list {c} is not a free block"));
+                assert_eq!(class(size), c, "block {b:#x} of {size} bytes on the wrong list");
+                // SAFETY: b is a free block of the heap (checked just above).
+                let (next, back) = unsafe { (rd(b + W), rd(b + 2 * W)) };
+                assert_eq!(back, prev, "block {b:#x}: back link");
+                each(b);
+                prev = b;
+                b = next;
+            }
+        }
+        for i in 0..WORDS {
+            assert_eq!(self.summary >> i & 1 == 1, self.bits[i] != 0, "summary bit {i}");
+        }
+    }
+}
+
 impl Default for Bins {
     fn default() -> Self {
         Self::new()

@@ -514,3 +514,162 @@ fn realloc_grows_into_a_neighbour_from_the_quick_lists() {
     assert_eq!(h.block_size(p), Some(40));
     unsafe { h.free(c) };
 }
+
+/// Checks every structural promise of a heap whose one region no one else
+/// grew into: the tags of each block (size, flags, footer, key), no two free
+/// blocks side by side, every free block on exactly the list of its class
+/// or the victim, the bitmap, the quick lists, and the counters against
+/// the blocks. Panics with what is wrong.
+fn audit(h: &LinHeap<Pages<FakeMemory>>) {
+    use super::tag::{key, rd, FLAGS, INUSE, LOW, PINUSE, SLACK, W};
+    use std::collections::{BTreeMap, BTreeSet};
+    let (lo, hi) = (h.lo(), h.hi());
+    if lo == 0 {
+        return;
+    }
+    let mut free = BTreeMap::new();
+    let (mut live, mut in_use, mut cached) = (0, 0, 0);
+    let (mut b, mut prev_inuse) = (lo, true);
+    loop {
+        assert!(b < hi + W, "walked past the last fence at {b:#x}");
+        // SAFETY: b lies inside the heap's region (checked above).
+        let w = unsafe { rd(b) };
+        let size = w & !FLAGS;
+        assert_eq!(w & PINUSE != 0, prev_inuse, "block {b:#x}: PINUSE against the block in front");
+        if size == 0 {
+            assert!(w & INUSE != 0 && b == h.fence && b == hi, "block {b:#x}: a 0-byte block that is not the fence");
+            break;
+        }
+        assert!(size % 8 == 0 && size >= MIN_BLOCK && size <= hi - b, "block {b:#x}: size {size}");
+        // SAFETY: [b, b + size) lies in the region.
+        let (k, foot) = unsafe { (rd(b + W), rd(b + size - W)) };
+        if w & INUSE != 0 {
+            if k == super::QUICKFREED {
+                cached += 1;
+            } else {
+                let slack = k & SLACK;
+                assert_eq!(k, key(b + HDR, size, k & LOW), "block {b:#x}: key");
+                assert!(slack <= size - HDR, "block {b:#x}: slack");
+                live += 1;
+                in_use += size - HDR - slack;
+            }
+        } else {
+            assert!(prev_inuse, "block {b:#x}: two free blocks side by side");
+            assert_eq!(foot, size, "block {b:#x}: footer");
+            free.insert(b, size);
+        }
+        prev_inuse = w & INUSE != 0;
+        b += size;
+    }
+    let mut listed = BTreeSet::new();
+    h.bins.audit((hi - lo) / MIN_BLOCK + 1, |x| free.get(&x).copied(), |x| assert!(listed.insert(x), "block {x:#x} twice on the lists"));
+    if h.victim != 0 {
+        assert!(free.contains_key(&h.victim), "the victim {:#x} is not a free block", h.victim);
+        assert!(!listed.contains(&h.victim), "the victim is on a list");
+    }
+    assert_eq!(listed.len() + (h.victim != 0) as usize, free.len(), "free blocks on no list");
+    let mut on_quick = 0;
+    for (c, (&head, &n)) in h.quick.iter().zip(h.qlen.iter()).enumerate() {
+        let mut q = head;
+        for _ in 0..n {
+            // SAFETY: q is a block of the heap (its tags were walked above).
+            let (w, k) = unsafe { (rd(q), rd(q + W)) };
+            assert!(w & INUSE != 0 && k == super::QUICKFREED && w & !FLAGS == c * 8, "quick list {c}: block {q:#x}");
+            on_quick += 1;
+            // SAFETY: as above; the link is the first user word.
+            q = unsafe { rd(q + HDR) };
+        }
+        assert_eq!(q, 0, "quick list {c} longer than its count");
+    }
+    assert_eq!(on_quick, cached, "marked blocks on no quick list");
+    let s = h.stats();
+    assert_eq!((s.live, s.in_use), (live, in_use), "counters against the blocks");
+}
+
+/// Random programs against the audit after every call: sizes from four
+/// mixes, aligned requests, growing and shrinking `realloc`s, frees in
+/// random order and in bursts, on fixed, small and growable memories. Every
+/// live block's bytes are checked before it is freed or resized.
+#[test]
+fn random_programs_keep_every_heap_invariant() {
+    struct Rng(u32);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            self.0 = x;
+            x as usize % n
+        }
+    }
+    fn size(r: &mut Rng, mix: usize) -> usize {
+        match mix {
+            0 => r.below(65),
+            1 => r.below(300),
+            2 => 1 + r.below(10_000),
+            _ => [8, 24, 24, 100, 1000, 40_000][r.below(6)] + r.below(16),
+        }
+    }
+    fn stamp(p: *mut u8, n: usize, tag: u8) {
+        // SAFETY: p is a live block of at least n bytes.
+        unsafe { core::ptr::write_bytes(p, tag, n.min(64)) };
+    }
+    fn intact(p: *mut u8, n: usize, tag: u8) -> bool {
+        // SAFETY: as in `stamp`.
+        unsafe { core::slice::from_raw_parts(p, n.min(64)) }.iter().all(|&x| x == tag)
+    }
+    let shapes = [(1, 1), (2, 2), (1, 4), (3, 24), (1, 64)];
+    let ops = crate::scaled(2500);
+    for (s, &(initial, max)) in shapes.iter().enumerate() {
+        for mix in 0..4 {
+            for seed in [1u32, 0x2545_F491, 0xDEAD_BEEF] {
+                let (mut h, _mem) = heap(initial, max);
+                let mut r = Rng(seed ^ (s as u32) << 8 ^ mix as u32);
+                let mut live: Vec<(*mut u8, usize, u8)> = Vec::new();
+                for op in 0..ops {
+                    let what = r.below(50);
+                    let tag = op as u8;
+                    if what < 22 || live.is_empty() {
+                        let n = size(&mut r, mix);
+                        let p = if what < 3 { h.alloc(n, 16 << r.below(9)) } else { h.malloc(n) };
+                        if !p.is_null() {
+                            stamp(p, n, tag);
+                            live.push((p, n, tag));
+                        }
+                    } else if what < 34 {
+                        let (p, n, t) = live.swap_remove(r.below(live.len()));
+                        assert!(intact(p, n, t), "op {op}: block {p:?} of {n} bytes overwritten");
+                        unsafe { h.free(p) };
+                    } else if what < 49 {
+                        let i = r.below(live.len());
+                        let (p, n, t) = live[i];
+                        let m = size(&mut r, mix).max(1);
+                        let q = unsafe { h.realloc(p, m) };
+                        if q.is_null() {
+                            assert!(intact(p, n, t), "op {op}: a failed realloc lost its block");
+                        } else {
+                            assert!(intact(q, n.min(m), t), "op {op}: realloc lost the contents");
+                            stamp(q, m, tag);
+                            live[i] = (q, m, tag);
+                        }
+                    } else {
+                        // a burst: free half of the blocks, in reverse order of their making
+                        let keep = live.len() / 2;
+                        for (p, n, t) in live.drain(keep..).rev() {
+                            assert!(intact(p, n, t), "op {op}: block overwritten");
+                            unsafe { h.free(p) };
+                        }
+                    }
+                    audit(&h);
+                }
+                for (p, n, t) in live.drain(..) {
+                    assert!(intact(p, n, t));
+                    unsafe { h.free(p) };
+                }
+                audit(&h);
+                assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
+            }
+        }
+    }
+}
