@@ -47,6 +47,19 @@ fn heap_or_start() -> Option<&'static mut Active> {
     }
 }
 
+/// [`heap`] as a call: one copy for the exports that are not hot paths
+/// (inline in each, it cost 193 bytes).
+#[inline(never)]
+fn heap_cold() -> Option<&'static mut Active> {
+    heap()
+}
+
+/// [`heap_or_start`] as a call, as [`heap_cold`].
+#[inline(never)]
+fn heap_or_start_cold() -> Option<&'static mut Active> {
+    heap_or_start()
+}
+
 /// Starts the heap (the caller holds the lock).
 #[cold]
 #[inline(never)]
@@ -67,7 +80,7 @@ fn start() -> Option<&'static mut Active> {
 #[inline(never)]
 fn stat(i: usize) -> usize {
     let _held = Guard::take();
-    heap().map_or(0, |h| threads::counters(h).field(i))
+    heap_cold().map_or(0, |h| threads::counters(h).field(i))
 }
 
 /// At least `size` bytes aligned to 8; `malloc(0)` is a unique pointer; 0 when out of memory.
@@ -174,14 +187,14 @@ pub extern "C" fn heap_status() -> u32 {
 #[no_mangle]
 pub extern "C" fn heap_block_size(ptr: *const u8) -> usize {
     let _held = Guard::take();
-    heap().and_then(|h| h.block_size(ptr)).unwrap_or(usize::MAX)
+    heap_cold().and_then(|h| h.block_size(ptr)).unwrap_or(usize::MAX)
 }
 
 /// `n * size` zeroed bytes; 0 on overflow or out of memory.
 #[no_mangle]
 pub extern "C" fn calloc(n: usize, size: usize) -> *mut u8 {
     let _held = Guard::take();
-    heap_or_start().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.calloc(n, size)))
+    heap_or_start_cold().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.calloc(n, size)))
 }
 
 /// C `realloc`; on failure returns 0 and `ptr` stays valid and unchanged.
@@ -200,7 +213,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
 #[no_mangle]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
     let _held = Guard::take();
-    heap_or_start().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.aligned_alloc(align, size)))
+    heap_or_start_cold().map_or(core::ptr::null_mut(), |h| or_after_flush(h, |h| h.aligned_alloc(align, size)))
 }
 
 /// Rust-style allocation; `align` 0 means 8.
@@ -217,7 +230,7 @@ pub extern "C" fn rust_alloc(size: usize, align: usize) -> *mut u8 {
 #[export_name = "dealloc"]
 pub unsafe extern "C" fn rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
     let _held = Guard::take();
-    if let Some(h) = heap() {
+    if let Some(h) = heap_cold() {
         // SAFETY: caller contract.
         unsafe { h.dealloc(ptr, size, align) };
     }
@@ -279,7 +292,7 @@ pub extern "C" fn stats_peak_in_use_bytes() -> usize {
 #[no_mangle]
 pub extern "C" fn stats_heap_bytes() -> usize {
     let _held = Guard::take();
-    heap().map_or(0, |h| h.heap_bytes())
+    heap_cold().map_or(0, |h| h.heap_bytes())
 }
 
 /// `free`/`realloc`/`dealloc`/`deleteRecord` calls given a pointer that
