@@ -46,6 +46,9 @@ pub mod quick;
 pub mod record;
 pub mod stats;
 
+#[cfg(test)]
+mod testing;
+
 // Not under Miri: proptest's many cases and its file-based failure record.
 #[cfg(all(test, feature = "talc", not(miri)))]
 mod proptests;

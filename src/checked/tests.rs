@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
+use crate::testing::Rng;
 use std::vec::Vec;
 
 type H = CheckedHeap<Pages<FakeMemory>>;
@@ -34,18 +35,6 @@ fn poke(a: usize, b: u8) {
 
 fn fault_of(r: Result<(), Found>) -> Fault {
     r.expect_err("no fault detected").fault
-}
-
-struct Rng(u32);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x as usize % n
-    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use super::{Heap, Rejected};
 use crate::api::Allocator;
 use crate::grow::{FakeMemory, LinearMemory, Pages, PAGE};
 use crate::lin::LinHeap;
+use crate::testing::Rng;
 use std::vec::Vec;
 
 /// The heap's pages in a fake memory of 1 page that can grow to `pages`,
@@ -23,22 +24,6 @@ pub(crate) fn fake_memory_shaped(initial: usize, max: usize) -> (Pages<FakeMemor
     let mem = FakeMemory::new(initial, max);
     let lo = mem.base();
     (Pages::new(mem, lo + 1024, mem.end()), lo, lo + max * PAGE)
-}
-
-/// xorshift32: the same sequence on every run for a given seed.
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
-    }
 }
 
 /// Offsets of a block's bytes the tests write and verify: all of them, or
@@ -164,7 +149,7 @@ pub(crate) fn random_trace<H: Allocator>(mut h: H, lo: usize, hi: usize, seed: u
         let r = rng.below(10);
         if r < 5 || live.is_empty() {
             let big = rng.below(8) == 0;
-            let size = rng.below(if big { 20_000 } else { 256 }) as usize;
+            let size = rng.below(if big { 20_000 } else { 256 });
             let wide = rng.below(16) == 0;
             let align = 1usize << rng.below(if wide { 13 } else { 4 });
             let p = if align > 8 { h.aligned_alloc(align, size) } else { h.malloc(size) };
@@ -176,14 +161,14 @@ pub(crate) fn random_trace<H: Allocator>(mut h: H, lo: usize, hi: usize, seed: u
             fill(p, size, tag);
             live.push((a, size, tag));
         } else if r < 8 {
-            let i = rng.below(live.len() as u32) as usize;
+            let i = rng.below(live.len());
             let (a, size, tag) = live.swap_remove(i);
             check(a as *const u8, size, tag);
             unsafe { h.free(a as *mut u8) };
         } else {
-            let i = rng.below(live.len() as u32) as usize;
+            let i = rng.below(live.len());
             let (a, size, tag) = live[i];
-            let new_size = rng.below(3000) as usize + 1;
+            let new_size = rng.below(3000) + 1;
             let p = unsafe { h.realloc(a as *mut u8, new_size) };
             assert!(!p.is_null(), "seed {seed} op {op}: realloc OOM");
             check(p, size.min(new_size), tag);

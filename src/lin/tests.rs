@@ -592,17 +592,7 @@ fn audit(h: &LinHeap<Pages<FakeMemory>>) {
 /// live block's bytes are checked before it is freed or resized.
 #[test]
 fn random_programs_keep_every_heap_invariant() {
-    struct Rng(u32);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            self.0 = x;
-            x as usize % n
-        }
-    }
+    use crate::testing::Rng;
     fn size(r: &mut Rng, mix: usize) -> usize {
         match mix {
             0 => r.below(65),
