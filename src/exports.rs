@@ -47,8 +47,11 @@ fn heap_or_start() -> Option<&'static mut Active> {
     }
 }
 
-/// [`heap`] as a call: one copy for the exports that are not hot paths
-/// (inline in each, it cost 193 bytes).
+/// [`heap`] as a call: one copy for the exports that are not the hot paths
+/// of C or the loader (`malloc`, `free`, `try_free`, `realloc` keep theirs
+/// inline; inline in each export, it cost 193 bytes). The Rust-style
+/// `alloc`/`dealloc` pay the call: about 0.35 ns each, measured on
+/// `malloc`/`free`.
 #[inline(never)]
 fn heap_cold() -> Option<&'static mut Active> {
     heap()

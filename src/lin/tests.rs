@@ -528,7 +528,7 @@ fn audit(h: &LinHeap<Pages<FakeMemory>>) {
         return;
     }
     let mut free = BTreeMap::new();
-    let (mut live, mut in_use, mut cached) = (0, 0, 0);
+    let (mut live, mut in_use, mut marked) = (0, 0, BTreeSet::new());
     let (mut b, mut prev_inuse) = (lo, true);
     loop {
         assert!(b < hi + W, "walked past the last fence at {b:#x}");
@@ -545,7 +545,7 @@ fn audit(h: &LinHeap<Pages<FakeMemory>>) {
         let (k, foot) = unsafe { (rd(b + W), rd(b + size - W)) };
         if w & INUSE != 0 {
             if k == super::QUICKFREED {
-                cached += 1;
+                marked.insert(b);
             } else {
                 let slack = k & SLACK;
                 assert_eq!(k, key(b + HDR, size, k & LOW), "block {b:#x}: key");
@@ -568,20 +568,19 @@ fn audit(h: &LinHeap<Pages<FakeMemory>>) {
         assert!(!listed.contains(&h.victim), "the victim is on a list");
     }
     assert_eq!(listed.len() + (h.victim != 0) as usize, free.len(), "free blocks on no list");
-    let mut on_quick = 0;
     for (c, (&head, &n)) in h.quick.iter().zip(h.qlen.iter()).enumerate() {
         let mut q = head;
         for _ in 0..n {
-            // SAFETY: q is a block of the heap (its tags were walked above).
-            let (w, k) = unsafe { (rd(q), rd(q + W)) };
-            assert!(w & INUSE != 0 && k == super::QUICKFREED && w & !FLAGS == c * 8, "quick list {c}: block {q:#x}");
-            on_quick += 1;
+            assert!(marked.remove(&q), "quick list {c}: {q:#x} is not a marked block (or is on a list twice)");
+            // SAFETY: q is a block of the heap (found by the walk above).
+            let w = unsafe { rd(q) };
+            assert_eq!(w & !FLAGS, c * 8, "quick list {c}: block {q:#x}");
             // SAFETY: as above; the link is the first user word.
             q = unsafe { rd(q + HDR) };
         }
         assert_eq!(q, 0, "quick list {c} longer than its count");
     }
-    assert_eq!(on_quick, cached, "marked blocks on no quick list");
+    assert!(marked.is_empty(), "marked blocks on no quick list: {marked:x?}");
     let s = h.stats();
     assert_eq!((s.live, s.in_use), (live, in_use), "counters against the blocks");
 }
@@ -601,13 +600,22 @@ fn random_programs_keep_every_heap_invariant() {
             _ => [8, 24, 24, 100, 1000, 40_000][r.below(6)] + r.below(16),
         }
     }
+    // the first and the last 64 bytes (the tags of the neighbours lie at both ends)
     fn stamp(p: *mut u8, n: usize, tag: u8) {
         // SAFETY: p is a live block of at least n bytes.
-        unsafe { core::ptr::write_bytes(p, tag, n.min(64)) };
+        unsafe {
+            core::ptr::write_bytes(p, tag, n.min(64));
+            core::ptr::write_bytes(p.add(n - n.min(64)), tag, n.min(64));
+        }
+    }
+    // the stamped bytes of an `n`-byte block that lie in its first `k` bytes
+    fn kept(p: *mut u8, n: usize, k: usize, tag: u8) -> bool {
+        let tail = n - n.min(64);
+        // SAFETY: as in `stamp`; every index is below k <= the block's size.
+        (0..n.min(64)).chain(tail..n).filter(|&i| i < k).all(|i| unsafe { *p.add(i) } == tag)
     }
     fn intact(p: *mut u8, n: usize, tag: u8) -> bool {
-        // SAFETY: as in `stamp`.
-        unsafe { core::slice::from_raw_parts(p, n.min(64)) }.iter().all(|&x| x == tag)
+        kept(p, n, n, tag)
     }
     let shapes = [(1, 1), (2, 2), (1, 4), (3, 24), (1, 64)];
     let ops = crate::scaled(2500);
@@ -616,22 +624,30 @@ fn random_programs_keep_every_heap_invariant() {
             // one seed under Miri (the audit after every call is slow there)
             for &seed in &[1u32, 0x2545_F491, 0xDEAD_BEEF][..if cfg!(miri) { 1 } else { 3 }] {
                 let (mut h, _mem) = heap(initial, max);
-                let mut r = Rng(seed ^ (s as u32) << 8 ^ mix as u32);
+                let mut r = Rng(seed ^ ((s as u32) << 8 | mix as u32) << 4);
+                assert_ne!(r.0, 0, "xorshift stays 0 from 0");
                 let mut live: Vec<(*mut u8, usize, u8)> = Vec::new();
+                // what the counters must say: successful and failed
+                // requests, requested bytes now and at their peak
+                let (mut total, mut failed, mut in_use, mut peak) = (0, 0, 0, 0);
                 for op in 0..ops {
                     let what = r.below(50);
                     let tag = op as u8;
                     if what < 22 || live.is_empty() {
                         let n = size(&mut r, mix);
                         let p = if what < 3 { h.alloc(n, 16 << r.below(9)) } else { h.malloc(n) };
-                        if !p.is_null() {
+                        if p.is_null() {
+                            failed += 1;
+                        } else {
                             stamp(p, n, tag);
                             live.push((p, n, tag));
+                            (total, in_use) = (total + 1, in_use + n);
                         }
                     } else if what < 34 {
                         let (p, n, t) = live.swap_remove(r.below(live.len()));
                         assert!(intact(p, n, t), "op {op}: block {p:?} of {n} bytes overwritten");
                         unsafe { h.free(p) };
+                        in_use -= n;
                     } else if what < 49 {
                         let i = r.below(live.len());
                         let (p, n, t) = live[i];
@@ -639,10 +655,12 @@ fn random_programs_keep_every_heap_invariant() {
                         let q = unsafe { h.realloc(p, m) };
                         if q.is_null() {
                             assert!(intact(p, n, t), "op {op}: a failed realloc lost its block");
+                            failed += 1;
                         } else {
-                            assert!(intact(q, n.min(m), t), "op {op}: realloc lost the contents");
+                            assert!(kept(q, n, m, t), "op {op}: realloc lost the contents");
                             stamp(q, m, tag);
                             live[i] = (q, m, tag);
+                            (total, in_use) = (total + 1, in_use - n + m);
                         }
                     } else {
                         // a burst: free half of the blocks, in reverse order of their making
@@ -650,15 +668,19 @@ fn random_programs_keep_every_heap_invariant() {
                         for (p, n, t) in live.drain(keep..).rev() {
                             assert!(intact(p, n, t), "op {op}: block overwritten");
                             unsafe { h.free(p) };
+                            in_use -= n;
                         }
                     }
                     audit(&h);
+                    peak = peak.max(in_use);
+                    let st = h.stats();
+                    assert_eq!((st.total, st.failed, st.in_use, st.peak), (total, failed, in_use, peak), "op {op}: counters");
                 }
-                for (p, n, t) in live.drain(..) {
+                for (p, n, t) in live.drain(..).rev() {
                     assert!(intact(p, n, t));
                     unsafe { h.free(p) };
+                    audit(&h);
                 }
-                audit(&h);
                 assert_eq!((h.stats().live, h.stats().in_use), (0, 0));
             }
         }
