@@ -713,17 +713,14 @@ impl<G: Grow> Allocator for LinHeap<G> {
             // SAFETY: the victim is a free block on no list.
             let have = unsafe { rd(v) } & !FLAGS;
             if have >= size + MIN_BLOCK {
-                let rest = v + size;
-                // SAFETY: [v, v + have) is the victim: its front becomes
-                // the block, the rest the victim (its footer, in place,
-                // gets its new size; the next block's PINUSE stays clear).
+                // taken off (no list holds it): `carve` files the rest as the victim
+                self.victim = 0;
+                // SAFETY: [v, v + have) is the victim, a free block now on
+                // no list, more than `size` bytes.
                 unsafe {
-                    wr(v, size | INUSE | PINUSE);
-                    wr(rest, (have - size) | PINUSE);
-                    wr(v + have - W, have - size);
+                    self.carve(v, have, size, INUSE | PINUSE);
                     wr(v + W, key(v + HDR, size, low(8, size - HDR - n)));
                 }
-                self.victim = rest;
                 self.stats.on_alloc(n);
                 return (v + HDR) as *mut u8;
             }
