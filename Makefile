@@ -24,7 +24,7 @@ EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm example
 RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
 DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
 
-.PHONY: FORCE fuzz bench peers examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
+.PHONY: FORCE fuzz bench bench-instr setup-valgrind peers examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
 
 all: build
 
@@ -228,6 +228,22 @@ ALLOCATORS ?=
 bench: build examples $(if $(PEERS),peers)
 	$(NODE) bench/run.mjs $(if $(QUICK),--quick) $(ALLOCATORS) $(if $(PEERS),$(wildcard $(OUT)/peers/*.wasm))
 	$(if $(QUICK)$(ALLOCATORS),,$(NODE) bench/readme.mjs)
+
+# make bench-instr [ALLOCATORS="a.wasm ..."] [TRACES=random,batch]: allocator
+# instructions per call, counted by valgrind's callgrind (bench/instr.mjs):
+# exact where `make bench` is noisy, blind to cache misses. The default build
+# is measured from a twin kept with its function names (the same code, -g),
+# beside every peer built by `make peers`.
+TRACES ?=
+bench-instr: build examples setup-valgrind
+	@$(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features lin $(REMAP)
+	@$(WASM_OPT) $(filter-out --strip-debug,$(WASM_OPT_FLAGS)) -g --strip-dwarf $(RELEASE) -o $(OUT)/bench/linalloc-names.wasm
+	$(NODE) bench/instr.mjs $(if $(TRACES),--traces $(TRACES)) $(or $(ALLOCATORS),$(OUT)/bench/linalloc-names.wasm $(wildcard $(OUT)/peers/*-speed.wasm))
+
+setup-valgrind:
+	@command -v valgrind >/dev/null || \
+	  { command -v apt-get >/dev/null && apt-get install -y -qq valgrind >/dev/null; } || \
+	  { echo "make bench-instr needs valgrind: install it with your package manager" >&2; exit 1; }
 
 peers: setup
 	@scripts/setup-emscripten.sh

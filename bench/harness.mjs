@@ -6,6 +6,10 @@ import { memoryImportLimits, moduleLayout } from '../js/wasm-info.js';
 export const TRACES = ['random', 'small', 'batch', 'grow', 'records'];
 /** Traces that call realloc (skipped for allocators without one). */
 export const NEEDS_REALLOC = new Set(['random', 'grow']);
+/** Operations per trace in `make bench` (and `make bench-instr`). */
+export const OPS = { random: 200_000, small: 300_000, batch: 40, grow: 1000, records: 300_000 };
+/** The driver's random seed in every bench. */
+export const SEED = 0x2545f491;
 
 const DRIVER = new URL('../build/bench/driver.wasm', import.meta.url);
 let driverModule = null;

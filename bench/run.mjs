@@ -6,7 +6,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { basename } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { TRACES, NEEDS_REALLOC, prepareAllocator, instantiatePair } from './harness.mjs';
+import { TRACES, NEEDS_REALLOC, prepareAllocator, instantiatePair, OPS as FULL_OPS, SEED } from './harness.mjs';
 import { load } from '../js/linalloc.js';
 import { renderSvg } from './chart.mjs';
 import { threadsBench } from './threads.mjs';
@@ -29,11 +29,8 @@ const SVG = opt('--svg', QUICK ? null : ROOT + 'bench/results.svg');
 const peers = args.filter((a, i) => a.endsWith('.wasm') && !['--out', '--svg'].includes(args[i - 1]));
 peers.push(...(process.env.ALLOCATORS || '').split(/\s+/).filter(Boolean));
 
-const OPS = QUICK
-  ? { random: 20_000, small: 20_000, batch: 4, grow: 50, records: 20_000 }
-  : { random: 200_000, small: 300_000, batch: 40, grow: 1000, records: 300_000 };
+const OPS = QUICK ? { random: 20_000, small: 20_000, batch: 4, grow: 50, records: 20_000 } : FULL_OPS;
 const RUNS = QUICK ? 2 : 5;
-const SEED = 0x2545f491;
 
 const backends = [
   { name: 'dlmalloc', file: 'build/dist/linalloc-dlmalloc.wasm', kind: 'selectable' },
