@@ -34,6 +34,18 @@ pub fn class(size: usize) -> usize {
     EXACT / 8 + ((l - 8) << SPLIT) + ((size >> (l - SPLIT)) & ((1 << SPLIT) - 1))
 }
 
+/// Whether blocks of `a` and `b` bytes (`a < b`, multiples of 8) share a
+/// class: for `a` under `EXACT` never (one class per size); above, when
+/// they agree in every bit from the class's lowest bit up.
+#[inline(always)]
+pub fn same_class(a: usize, b: usize) -> bool {
+    if a < EXACT {
+        return false;
+    }
+    let l = (usize::BITS - 1 - a.leading_zeros()) as usize;
+    (a ^ b) >> (l - SPLIT) == 0
+}
+
 /// The heads of the doubly linked free lists (links in the blocks: next at
 /// `b + W`, previous at `b + 2W`; 0 ends a list).
 pub struct Bins {
@@ -192,6 +204,26 @@ mod tests {
         for s in (256..1 << 20).step_by(8) {
             let c = class(s);
             assert!(class(s + 8) == c || class(s + 8) == c + 1);
+        }
+    }
+
+    #[test]
+    fn same_class_agrees_with_class() {
+        // every pair a < b around each class boundary up to 2^31, and a
+        // spread of pairs far apart
+        let mut sizes = std::vec::Vec::new();
+        for l in 4..32 {
+            for k in [0usize, 1, 2, 3] {
+                let edge = (1usize << l) + k * (1 << (l - 2));
+                sizes.extend([edge.saturating_sub(16), edge - 8, edge, edge + 8].into_iter().filter(|&s| s >= 16 && s % 8 == 0 && s < 1 << 32));
+            }
+        }
+        sizes.sort_unstable();
+        sizes.dedup();
+        for (i, &a) in sizes.iter().enumerate() {
+            for &b in &sizes[i + 1..] {
+                assert_eq!(same_class(a, b), class(a) == class(b), "{a} and {b}");
+            }
         }
     }
 

@@ -30,7 +30,7 @@ use crate::grow::Grow;
 use crate::header::{MAX_ALIGN, MAX_SIZE};
 use crate::heap::Rejected;
 use crate::stats::Stats;
-use bins::{class, Bins};
+use bins::{class, same_class, Bins};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use tag::{align_of_key, block_for, key, low, rd, wr, FLAGS, HDR, INUSE, LOW, MIN_BLOCK, PINUSE, SLACK, W};
@@ -437,7 +437,7 @@ impl<G: Grow> LinHeap<G> {
                 if prev % 8 == 0 && prev >= MIN_BLOCK && prev <= b - self.lo() && rd(b - prev) & !PINUSE == prev {
                     let p = b - prev;
                     let total = prev + size;
-                    if !keep && p != self.victim && p + total != self.fence && class(prev) == class(total) {
+                    if !keep && p != self.victim && p + total != self.fence && same_class(prev, total) {
                         // Still of its class: p stays where it is on its
                         // list and only grows (no unlink, no insert; a run
                         // of blocks freed in address order takes this path
@@ -598,7 +598,7 @@ pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usiz
     if u % 8 != 0 {
         return Err(Rejected::Misaligned);
     }
-    if u < lo.saturating_add(HDR) || u >= hi {
+    if u < lo + HDR || u >= hi {
         return Err(Rejected::OutsideHeap);
     }
     let b = u - HDR;
