@@ -229,21 +229,22 @@ bench: build examples $(if $(PEERS),peers)
 	$(NODE) bench/run.mjs $(if $(QUICK),--quick) $(ALLOCATORS) $(if $(PEERS),$(wildcard $(OUT)/peers/*.wasm))
 	$(if $(QUICK)$(ALLOCATORS),,$(NODE) bench/readme.mjs)
 
-# make bench-instr [ALLOCATORS="a.wasm ..."] [TRACES=random,batch]: allocator
-# instructions per call, counted by valgrind's callgrind (bench/instr.mjs):
-# exact where `make bench` is noisy, blind to cache misses. The default build
-# is measured from a twin kept with its function names (the same code, -g),
-# beside every peer built by `make peers`.
-TRACES ?=
-bench-instr: build examples setup-valgrind
+# make bench-instr [ALLOCATORS="a.wasm ..."] [BENCH_TRACES=random,batch]:
+# allocator instructions per call, counted by valgrind's callgrind
+# (bench/instr.mjs): exact where `make bench` is noisy, blind to cache
+# misses. The default build is measured from a twin that keeps its function
+# names (the same code), beside every peer `make peers` built and any
+# ALLOCATORS; the full run refreshes docs/INSTRUCTIONS.md.
+VALGRIND ?= valgrind
+BENCH_TRACES ?=
+bench-instr: setup setup-valgrind $(OUT)/bench/driver.wasm
 	@$(CARGO) build --quiet --release --target $(TARGET) --no-default-features --features lin $(REMAP)
-	@$(WASM_OPT) $(filter-out --strip-debug,$(WASM_OPT_FLAGS)) -g --strip-dwarf $(RELEASE) -o $(OUT)/bench/linalloc-names.wasm
-	$(NODE) bench/instr.mjs $(if $(TRACES),--traces $(TRACES)) $(or $(ALLOCATORS),$(OUT)/bench/linalloc-names.wasm $(wildcard $(OUT)/peers/*-speed.wasm))
+	@$(WASM_OPT) $(filter-out --strip-debug,$(WASM_OPT_FLAGS)) -g --strip-dwarf $(RELEASE) -o $(OUT)/bench/lin.wasm
+	VALGRIND=$(VALGRIND) $(NODE) bench/instr.mjs $(if $(BENCH_TRACES),--traces $(BENCH_TRACES),--doc docs/INSTRUCTIONS.md) \
+	  $(OUT)/bench/lin.wasm $(wildcard $(OUT)/peers/*-speed.wasm) $(ALLOCATORS)
 
 setup-valgrind:
-	@command -v valgrind >/dev/null || \
-	  { command -v apt-get >/dev/null && apt-get install -y -qq valgrind >/dev/null; } || \
-	  { echo "make bench-instr needs valgrind: install it with your package manager" >&2; exit 1; }
+	@VALGRIND=$(VALGRIND) scripts/setup-valgrind.sh
 
 peers: setup
 	@scripts/setup-emscripten.sh

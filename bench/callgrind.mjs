@@ -6,6 +6,7 @@ import { sections } from '../js/wasm-info.js';
 /** Code ranges of V8's compiled functions, from the bytes of a jitdump file
  * (its JIT_CODE_LOAD records), sorted by start. */
 export function jitRanges(b) {
+  if (b.length < 40 || b.readUInt32LE(0) !== 0x4a695444) throw new Error('not a jitdump file (little-endian magic JiTD)');
   const ranges = [];
   let p = b.readUInt32LE(8); // header size
   while (p + 16 <= b.length) {
@@ -20,33 +21,51 @@ export function jitRanges(b) {
     }
     p += size;
   }
-  return ranges.sort((x, y) => (x.start < y.start ? -1 : 1));
+  return ranges.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
 }
 
-/** Self cost per instruction address, from the text of a callgrind file
- * written with --dump-instr=yes. */
+/**
+ * Self cost per instruction address of code in no file (JIT code: callgrind
+ * names its object `???`), from the text of a callgrind file written with
+ * --dump-instr=yes. Addresses of shared libraries are left out: they are
+ * written relative to their library, and could meet a JIT address.
+ */
 export function instructionCosts(text) {
   const costs = new Map();
+  const objects = new Map(); // compressed object ids of ob= and cob= lines -> names
+  let anonymous = true; // the current object (ob=) is JIT code
   let addr = 0n;
-  let skip = false; // the line after `calls=` is the callee's inclusive cost
   let columns = 1; // position columns before the cost: `instr`, or `instr line`
+  let callCost = false; // the line after `calls=` is the callee's inclusive cost
   for (const line of text.split('\n')) {
-    if (line.startsWith('positions:')) columns = line.split(/\s+/).length - 1;
+    if (line.startsWith('positions:')) {
+      const kinds = line.slice(10).trim().split(/\s+/);
+      if (kinds[0] !== 'instr') throw new Error('callgrind file without instruction addresses (run it with --dump-instr=yes)');
+      columns = kinds.length;
+      continue;
+    }
+    const ob = /^c?ob=\((\d+)\)(?: (.*))?$/.exec(line);
+    if (ob) {
+      if (ob[2] !== undefined) objects.set(ob[1], ob[2]);
+      if (line.startsWith('ob=')) anonymous = objects.get(ob[1]) === '???';
+      continue;
+    }
     if (line.startsWith('calls=')) {
-      skip = true;
+      callCost = true;
       continue;
     }
     if (!/^(0x[0-9a-f]+|[+-]\d+|\*)\s/.test(line)) continue;
     const fields = line.split(/\s+/);
-    const m = [line, fields[0], fields[columns]];
-    const pos = m[1];
-    if (pos.startsWith('0x')) addr = BigInt(pos);
-    else if (pos !== '*') addr += BigInt(pos);
-    if (skip) {
-      skip = false;
+    const [position, cost] = [fields[0], Number(fields[columns])];
+    if (callCost) {
+      // the callee's inclusive cost: no self cost here, and (as callgrind's
+      // own reader does) no move of the current address
+      callCost = false;
       continue;
     }
-    costs.set(addr, (costs.get(addr) ?? 0) + Number(m[2]));
+    if (position.startsWith('0x')) addr = BigInt(position);
+    else if (position !== '*') addr += BigInt(position);
+    if (anonymous) costs.set(addr, (costs.get(addr) ?? 0) + cost);
   }
   return costs;
 }
@@ -74,10 +93,11 @@ export function wasmName(jitName) {
 
 /**
  * Sums `costs` (address -> count) per wasm function of `ranges`: counts
- * outside every range (the engine, libc, JavaScript) are left out, and the
- * functions named in `driverNames` are summed apart into `driver`.
+ * outside every range (the engine, JavaScript) are left out, the functions
+ * named in `driverNames` are summed apart into `driver`, and a function
+ * whose index `exportNames` knows (the allocator's) goes by its exports.
  */
-export function attribute(costs, ranges, driverNames) {
+export function attribute(costs, ranges, driverNames, exportNames = new Map()) {
   const byFunction = new Map();
   let driver = 0;
   for (const [addr, n] of costs) {
@@ -91,18 +111,29 @@ export function attribute(costs, ranges, driverNames) {
     }
     const range = ranges[lo];
     if (!range || addr < range.start || addr >= range.end) continue;
-    const name = wasmName(range.name);
+    let name = wasmName(range.name);
     if (name === null) continue;
-    if (driverNames.has(name)) driver += n;
-    else byFunction.set(name, (byFunction.get(name) ?? 0) + n);
+    if (driverNames.has(name)) {
+      driver += n;
+      continue;
+    }
+    // an exported function goes by its export names (wasm-opt gives two
+    // exports with the same code one function: `free` is `deleteRecord`)
+    const exported = exportNames.get(Number(/-(\d+)-turbofan$/.exec(range.name)[1]));
+    if (exported) name = exported.sort().join('/');
+    byFunction.set(name, (byFunction.get(name) ?? 0) + n);
   }
   return { byFunction, driver };
 }
 
-/** Names of the functions a module defines (not those it imports), from
- * its `name` section (empty when it has none). */
-export function definedFunctionNames(bytes) {
-  const names = new Set();
+/**
+ * The functions of a module by index: how many it imports (they take the
+ * first indices), the names its `name` section gives (none when stripped),
+ * and the names each is exported under.
+ */
+export function moduleFunctions(bytes) {
+  const names = new Map();
+  const exports = new Map();
   let imported = 0;
   let p = 0;
   const u32 = () => {
@@ -122,7 +153,6 @@ export function definedFunctionNames(bytes) {
   for (const s of sections(bytes)) {
     p = s.start;
     if (s.id === 2) {
-      // imports: functions take the first indices
       for (let n = u32(); n > 0; n--) {
         str();
         str();
@@ -132,14 +162,27 @@ export function definedFunctionNames(bytes) {
         else if (kind === 2) limits();
         else p += 2; // global: value type, mutability
       }
-    }
-    if (s.id !== 0 || str() !== 'name') continue;
-    while (p < s.end) {
-      const kind = bytes[p++];
-      const end = u32() + p;
-      if (kind === 1) for (let n = u32(); n > 0; n--) if (u32() >= imported) names.add(str()); else str();
-      p = end;
+    } else if (s.id === 7) {
+      for (let n = u32(); n > 0; n--) {
+        const name = str();
+        const kind = bytes[p++];
+        const index = u32();
+        if (kind === 0) exports.set(index, [...(exports.get(index) ?? []), name]);
+      }
+    } else if (s.id === 0 && str() === 'name') {
+      while (p < s.end) {
+        const kind = bytes[p++];
+        const end = u32() + p;
+        if (kind === 1) for (let n = u32(); n > 0; n--) names.set(u32(), str());
+        p = end;
+      }
     }
   }
-  return names;
+  return { imported, names, exports };
+}
+
+/** Names of the functions a module defines (not those it imports). */
+export function definedFunctionNames(bytes) {
+  const { imported, names } = moduleFunctions(bytes);
+  return new Set([...names].filter(([index]) => index >= imported).map(([, name]) => name));
 }

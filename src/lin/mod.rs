@@ -591,7 +591,9 @@ impl<G: Grow> LinHeap<G> {
 /// live block.
 ///
 /// # Safety
-/// `[lo, hi)` is readable memory (the span of a heap's regions).
+/// `[lo, hi)` is readable memory (the span of a heap's regions); `lo` is 0
+/// (no region yet) or a region start, below `END_LIMIT`, so `lo + HDR`
+/// does not overflow.
 #[inline(always)]
 pub unsafe fn check(lo: usize, hi: usize, ptr: *const u8) -> Result<(usize, usize, usize, usize), Rejected> {
     let u = ptr as usize;
