@@ -215,8 +215,8 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "arithmetic only, and minutes under Miri")]
     fn same_class_agrees_with_class() {
-        // every pair a < b around each class boundary up to 2^31, and a
-        // spread of pairs far apart
+        // every pair a < b of sizes around the class boundaries below
+        // 2^32 (near and far apart)
         let mut sizes = std::vec::Vec::new();
         for l in 4..=32 {
             for k in [0usize, 1, 2, 3] {
