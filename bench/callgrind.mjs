@@ -1,7 +1,7 @@
 // Reading what `make bench-instr` collects (bench/instr.mjs): V8's jitdump
 // (which wasm function lies where) and callgrind's per-instruction counts,
 // summed per wasm function. Pure functions, tested in tests/bench-instr.test.mjs.
-import { sections } from '../js/wasm-info.js';
+import { moduleLayout, sections } from '../js/wasm-info.js';
 
 /** Code ranges of V8's compiled functions, from the bytes of a jitdump file
  * (its JIT_CODE_LOAD records), sorted by start. */
@@ -128,13 +128,15 @@ export function attribute(costs, ranges, driverNames, exportNames = new Map()) {
 
 /**
  * The functions of a module by index: how many it imports (they take the
- * first indices), the names its `name` section gives (none when stripped),
- * and the names each is exported under.
+ * first indices) and the names each is exported under, from the loader's
+ * own reader (`moduleLayout`), and the names its `name` section gives
+ * (none when stripped).
  */
 export function moduleFunctions(bytes) {
-  const names = new Map();
+  const layout = moduleLayout(bytes);
   const exports = new Map();
-  let imported = 0;
+  for (const [name, { kind, index }] of layout.exports) if (kind === 0) exports.set(index, [...(exports.get(index) ?? []), name]);
+  const names = new Map();
   let p = 0;
   const u32 = () => {
     let v = 0;
@@ -149,36 +151,17 @@ export function moduleFunctions(bytes) {
     p += n;
     return new TextDecoder().decode(bytes.subarray(p - n, p));
   };
-  const limits = () => (bytes[p++] & 1 ? (u32(), u32()) : u32());
   for (const s of sections(bytes)) {
     p = s.start;
-    if (s.id === 2) {
-      for (let n = u32(); n > 0; n--) {
-        str();
-        str();
-        const kind = bytes[p++];
-        if (kind === 0) (u32(), imported++);
-        else if (kind === 1) (p++, limits());
-        else if (kind === 2) limits();
-        else p += 2; // global: value type, mutability
-      }
-    } else if (s.id === 7) {
-      for (let n = u32(); n > 0; n--) {
-        const name = str();
-        const kind = bytes[p++];
-        const index = u32();
-        if (kind === 0) exports.set(index, [...(exports.get(index) ?? []), name]);
-      }
-    } else if (s.id === 0 && str() === 'name') {
-      while (p < s.end) {
-        const kind = bytes[p++];
-        const end = u32() + p;
-        if (kind === 1) for (let n = u32(); n > 0; n--) names.set(u32(), str());
-        p = end;
-      }
+    if (s.id !== 0 || str() !== 'name') continue;
+    while (p < s.end) {
+      const kind = bytes[p++];
+      const end = u32() + p;
+      if (kind === 1) for (let n = u32(); n > 0; n--) names.set(u32(), str());
+      p = end;
     }
   }
-  return { imported, names, exports };
+  return { imported: layout.importedFunctions, names, exports };
 }
 
 /** Names of the functions a module defines (not those it imports). */
