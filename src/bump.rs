@@ -56,10 +56,19 @@ pub struct BumpHeap<G: Grow> {
     /// Next free byte and end of the current region.
     top: usize,
     end: usize,
-    /// Resets so far: part of every block's key, so a block from before a
-    /// reset is no longer a live block.
+    /// Resets so far, modulo [`EPOCHS`]: added to every block's key, so a
+    /// block from before a reset is no longer a live block. The key of one
+    /// address and size takes `EPOCHS` distinct values before it repeats,
+    /// and the reset that wraps the epoch clears every region first, so no
+    /// header from an epoch with the same number survives (a hash of the
+    /// epoch repeated a key after 3.7 million resets, found by an
+    /// adversarial run).
     epoch: usize,
 }
+
+/// Epochs before the key of a block repeats: the key word has 22 bits above
+/// its alignment and slack on wasm32, and `epoch << 10` stays inside them.
+pub const EPOCHS: usize = 1 << 22;
 
 /// Bytes of a region's link: its end, the next region's start and a seal
 /// of both (a multiple of 8, so blocks stay 8-aligned).
@@ -89,10 +98,12 @@ impl<G: Grow> BumpHeap<G> {
         Self { pages, stats: Stats::new(), lo: 0, hi: 0, first: 0, first_end: 0, cur: 0, last: 0, count: 0, top: 0, end: 0, epoch: 0 }
     }
 
-    /// The key word of a block of this epoch.
+    /// The key word of a block of this epoch: the address and size hash,
+    /// plus the epoch above the `LOW` bits (added, not hashed: distinct for
+    /// `EPOCHS` resets).
     #[inline]
-    fn key(&self, user: usize, size: usize, slack: usize) -> usize {
-        key(user ^ self.epoch.wrapping_mul(0x9E37_79B9), size, slack)
+    fn key(&self, user: usize, size: usize, low: usize) -> usize {
+        key(user, size, 0).wrapping_add(self.epoch << LOW.count_ones()) & !LOW | low
     }
 
     /// Start of a `size`-byte block at or after `top` whose user part is
@@ -203,8 +214,37 @@ impl<G: Grow> BumpHeap<G> {
         if self.first != 0 {
             (self.cur, self.top, self.end) = (self.first, self.first + LINK, self.first_end);
         }
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch = (self.epoch + 1) % EPOCHS;
+        if self.epoch == 0 {
+            self.clear_regions();
+        }
         self.stats.on_reset();
+    }
+
+    /// Zeroes every region after its link, so no header of an earlier
+    /// epoch is left to match a key again (once in `EPOCHS` resets: a
+    /// pass over the arena's bytes every 4 million resets).
+    #[cold]
+    #[inline(never)]
+    fn clear_regions(&mut self) {
+        let mut r = self.first;
+        for _ in 0..self.count {
+            let Some((end, next)) = self.read_link(r) else { break };
+            // SAFETY: r is a region of the arena (its link's seal matches
+            // and its end lies in the arena's span); every block in it is
+            // dead after the reset.
+            unsafe { core::ptr::write_bytes((r + LINK) as *mut u8, 0, end - (r + LINK)) };
+            if next == 0 || next % 8 != 0 || next < self.lo || next > self.hi - LINK {
+                break;
+            }
+            r = next;
+        }
+    }
+
+    /// Sets the epoch (tests reach the wrap without 4 million resets).
+    #[cfg(test)]
+    pub fn set_epoch(&mut self, e: usize) {
+        self.epoch = e % EPOCHS;
     }
 }
 

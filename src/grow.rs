@@ -187,7 +187,13 @@ impl<M: LinearMemory, const LIMIT: usize> Grow for Pages<M, LIMIT> {
             self.next.set(end);
             (next, end)
         } else {
-            match self.grow_bytes(min - left) {
+            // Only pages that follow the caller's join them: when someone
+            // else grew the memory since (the memory no longer ends where
+            // the caller's pages do), the new pages alone must hold `min`
+            // (found by an adversarial run: asking for `min - left` then
+            // gave a false out of memory on a growable memory).
+            let joins = left > 0 && self.mem.base().checked_add(self.mem.pages().saturating_mul(PAGE)) == Some(end);
+            match self.grow_bytes(if joins { min - left } else { min }) {
                 // contiguous with what is left of the caller's pages: one region
                 Some((start, new_end)) if left > 0 && start == end => {
                     self.next.set(new_end);
@@ -241,6 +247,20 @@ mod tests {
         mem.grow(2).unwrap(); // "JavaScript" grows pages 1 and 2
         let (b, _) = p.claim(8).unwrap();
         assert_eq!(b as usize, mem.base() + 3 * PAGE, "pages 1-2 stay the caller's");
+    }
+
+    #[test]
+    fn pages_grown_by_others_do_not_shorten_a_claim() {
+        // the heap started on 16 pages, took none yet; JS grew the memory
+        let mem = FakeMemory::new(16, 1024);
+        let start = mem.base() + 15 * PAGE;
+        let p = Pages::new(mem, start, mem.end());
+        mem.grow(1).unwrap();
+        let (a, len) = p.claim(1 << 20).unwrap();
+        assert!(len >= 1 << 20, "a claim of 1 MiB got {len} bytes");
+        assert_eq!(a as usize, mem.base() + 17 * PAGE, "the new pages, after the ones JS grew");
+        // the caller's page waits for the next claim that fits in it
+        assert_eq!(p.claim(100).unwrap(), (start as *mut u8, PAGE));
     }
 
     #[test]

@@ -96,6 +96,60 @@ pub unsafe fn mark_freed(user: *mut u8) {
     unsafe { (user.sub(4) as *mut u32).write(FREED) };
 }
 
+/// Where a freed large block keeps a second mark: six words into its user
+/// part, past the words dlmalloc (six: a tree chunk's links, parent and
+/// index), talc (four) and wee_alloc (one) write into the start of a block
+/// they take back, which overwrite the header's mark. Only blocks of at
+/// least `GONE_AT + 8` bytes carry it.
+pub const GONE_AT: usize = 6 * core::mem::size_of::<usize>();
+/// First word of that mark; the second is a hash of the block's address.
+const GONE: u32 = 0xDEAD_601E;
+
+fn gone_key(user: *const u8) -> u32 {
+    (user as usize as u32).wrapping_mul(0x9E37_79B1) ^ GONE
+}
+
+/// Marks the large block at `user`, just given back to the backend, as
+/// freed where the backend does not write, so a second free of it is
+/// recognised as a double free (found by an adversarial run: one reported
+/// as a stray pointer).
+///
+/// # Safety
+/// `user .. user + GONE_AT + 8` is memory of a block just freed, which the
+/// backend keeps no data in.
+#[inline]
+pub unsafe fn mark_gone(user: *mut u8) {
+    // SAFETY: caller contract; user is 8-aligned.
+    unsafe {
+        let w = user.add(GONE_AT) as *mut u32;
+        w.write(GONE);
+        w.add(1).write(gone_key(user));
+    }
+}
+
+/// Whether `user` carries the mark of [`mark_gone`].
+///
+/// # Safety
+/// `user .. user + GONE_AT + 8` is readable memory.
+#[inline]
+pub unsafe fn is_gone(user: *const u8) -> bool {
+    // SAFETY: caller contract.
+    unsafe {
+        let w = user.add(GONE_AT) as *const u32;
+        w.read() == GONE && w.add(1).read() == gone_key(user)
+    }
+}
+
+/// Whether the header in front of `user` carries the freed mark.
+///
+/// # Safety
+/// `user - 8 .. user` is readable memory.
+#[inline]
+pub unsafe fn is_freed(user: *const u8) -> bool {
+    // SAFETY: caller contract.
+    unsafe { (user.sub(4) as *const u32).read() == FREED }
+}
+
 /// Reads `(size, hdr)` from the header in front of `user`, if it is the
 /// header of a live block at `user`.
 ///

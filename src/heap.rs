@@ -66,7 +66,7 @@ impl<B: Backend> Heap<B> {
             return self.fail();
         }
         let block = backend_bytes(size, hdr);
-        let cached = if is_small(size, hdr) { self.quick.pop(crate::quick::class(size)) } else { null_mut() };
+        let cached = if is_small(size, hdr) { self.pop_quick(crate::quick::class(size)) } else { null_mut() };
         let base = if !cached.is_null() {
             cached
         } else {
@@ -100,7 +100,7 @@ impl<B: Backend> Heap<B> {
         for c in 0..crate::quick::CLASSES {
             // bounded by the list's count, whatever the links say
             for _ in 0..self.quick.len(c) {
-                let base = self.quick.pop(c);
+                let base = self.pop_quick(c);
                 if base.is_null() {
                     break;
                 }
@@ -112,6 +112,19 @@ impl<B: Backend> Heap<B> {
             self.quick.clear(c);
         }
         any
+    }
+
+    /// A cached block of class `c` (its backend pointer), or null; a
+    /// damaged link drops the list, counted.
+    #[inline]
+    fn pop_quick(&mut self, c: usize) -> *mut u8 {
+        match self.quick.pop(c, self.lo, self.last) {
+            Ok(base) => base,
+            Err(_) => {
+                self.stats.on_corruption();
+                null_mut()
+            }
+        }
     }
 
     /// Widens `[lo, last]` to cover a block of `block` bytes at `addr`.
@@ -150,6 +163,12 @@ impl<B: Backend> Heap<B> {
         let (size, hdr) = match unsafe { header::read(ptr) } {
             Ok(v) => v,
             Err(header::BadHeader::Freed) => return Err(Rejected::DoubleFree),
+            // a large block the backend took back (and wrote over its
+            // header): its second mark, when it lies inside the heap
+            // SAFETY: the mark is read only when it lies in [lo, last].
+            Err(header::BadHeader::Garbage) if self.last.checked_sub(a).is_some_and(|r| r >= header::GONE_AT + 7) && unsafe { header::is_gone(ptr) } => {
+                return Err(Rejected::DoubleFree)
+            }
             Err(header::BadHeader::Garbage) => return Err(Rejected::BadHeader),
         };
         // bytes from a to the last byte of the heap: 0 when a == last + 1
@@ -212,6 +231,10 @@ impl<B: Backend> Allocator for Heap<B> {
         }
         // SAFETY: base and layout are exactly what alloc_with_header used.
         unsafe { self.backend.free(base, backend_bytes(size, hdr), hdr) };
+        if size >= header::GONE_AT + 8 {
+            // SAFETY: the block was just freed; the backends keep nothing there.
+            unsafe { header::mark_gone(ptr) };
+        }
         Ok(())
     }
 
@@ -257,6 +280,12 @@ impl<B: Backend> Allocator for Heap<B> {
                 // SAFETY: the block is still live and unchanged: its header back.
                 unsafe { header::write(ptr, old, HEADER) };
                 return self.fail();
+            }
+            let (old_mark, new_base) = (ptr as usize + header::GONE_AT, base as usize);
+            if new_base >= old_mark + 8 || new_base + block <= old_mark {
+                // moved, and the old block's mark lies outside the new one
+                // SAFETY: the old block was freed by the backend's realloc.
+                unsafe { header::mark_gone(ptr) };
             }
             self.note_block(base as usize, block);
             // SAFETY: the new block holds HEADER + size bytes.

@@ -19,17 +19,38 @@ mod imp {
         unsafe { &*(LOCK_ADDR as *const AtomicU32) }
     }
 
+    /// The lock word's value once the heap has failed: a heap call trapped
+    /// (memory damaged past what the checks see) while holding it, so it
+    /// would never be released. The loader stores it (js/heap.js); every
+    /// heap call that finds it traps at once, so threads waiting for the
+    /// lock stop with the loader's error instead of spinning forever.
+    pub const FAILED: u32 = 2;
+
     /// Holds the heap until dropped.
     pub struct Guard(());
 
+    #[cold]
+    #[inline(never)]
+    fn failed() -> ! {
+        core::arch::wasm32::unreachable()
+    }
+
     impl Guard {
-        /// Waits (spinning) until this thread holds the heap.
+        /// Waits (spinning) until this thread holds the heap; traps when
+        /// the heap has failed.
         #[inline]
         pub fn take() -> Self {
             let w = word();
-            while w.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-                while w.load(Ordering::Relaxed) != 0 {
-                    core::hint::spin_loop();
+            while let Err(v) = w.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed) {
+                if v == FAILED {
+                    failed();
+                }
+                loop {
+                    match w.load(Ordering::Relaxed) {
+                        0 => break,
+                        FAILED => failed(),
+                        _ => core::hint::spin_loop(),
+                    }
                 }
             }
             Guard(())
@@ -39,7 +60,8 @@ mod imp {
     impl Drop for Guard {
         #[inline]
         fn drop(&mut self) {
-            word().store(0, Ordering::Release);
+            // a heap marked failed meanwhile stays failed
+            let _ = word().compare_exchange(1, 0, Ordering::Release, Ordering::Relaxed);
         }
     }
 }

@@ -31,6 +31,11 @@ pub const fn class_bytes(c: usize) -> usize {
     c * 8 + 8
 }
 
+/// A quick list's link named no block the list left there (memory written
+/// through a dangling pointer): the list was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damaged;
+
 /// The per-class free lists. The link to the next block is stored in the
 /// first user word of each cached block, so the header keeps its freed
 /// mark (a second free of a cached block is recognised).
@@ -65,17 +70,35 @@ impl QuickLists {
         self.lens[c] = 0;
     }
 
-    /// A cached block start (backend pointer) of class `c`, or null.
+    /// A cached block start (backend pointer) of class `c`, or null. Every
+    /// block of the heap lies in `[lo, last]`. The link lives in the first
+    /// user word of a freed block, which the program can still write
+    /// through a dangling pointer, so the block it names is checked first:
+    /// inside the heap, aligned, its header freed and of this class. A block
+    /// that is not drops the list (its blocks stay unused): `Err`.
     #[inline]
-    pub fn pop(&mut self, c: usize) -> *mut u8 {
+    pub fn pop(&mut self, c: usize, lo: usize, last: usize) -> Result<*mut u8, Damaged> {
         let base = self.heads[c];
-        if !base.is_null() {
-            // SAFETY: cached blocks are ours; `push` stored the link in the
-            // block's first user word.
-            self.heads[c] = unsafe { (base.add(LINK) as *mut *mut u8).read() };
-            self.lens[c] -= 1;
+        if base.is_null() {
+            return Ok(base);
         }
-        base
+        let a = base as usize;
+        // SAFETY: the header words are read only once the block lies in [lo, last].
+        let ok = self.lens[c] != 0
+            && a % 8 == 0
+            && a >= lo
+            && last.checked_sub(a).is_some_and(|room| room >= class_bytes(c) - 1)
+            && unsafe { crate::header::is_freed(base.add(crate::header::HEADER)) }
+            && class(unsafe { (base as *const u32).read() } as usize) == c;
+        if !ok {
+            self.clear(c);
+            return Err(Damaged);
+        }
+        // SAFETY: base is a cached block of class c (checked), its link in
+        // its first user word.
+        self.heads[c] = unsafe { (base.add(LINK) as *mut *mut u8).read() };
+        self.lens[c] -= 1;
+        Ok(base)
     }
 
     /// Caches the block at `base` of class `c`; false when the list is full

@@ -16,12 +16,16 @@ pub struct Stats {
     /// `free`/`realloc` calls given a pointer that cannot be a block of this
     /// heap (ignored in the release build).
     pub invalid_frees: usize,
+    /// Damaged links or tags the heap found in freed memory (a write through
+    /// a dangling pointer, or past a block's end): each time, what they
+    /// pointed to was dropped (left unused), never handed out.
+    pub corruptions: usize,
 }
 
 impl Stats {
     /// All zero, usable in a `static`.
     pub const fn new() -> Self {
-        Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0, invalid_frees: 0 }
+        Self { live: 0, total: 0, failed: 0, in_use: 0, peak: 0, invalid_frees: 0, corruptions: 0 }
     }
 
     /// Counter number `i`, in the order of the fields above (0 = `live`);
@@ -35,6 +39,7 @@ impl Stats {
             3 => self.in_use,
             4 => self.peak,
             5 => self.invalid_frees,
+            6 => self.corruptions,
             _ => 0,
         }
     }
@@ -78,6 +83,12 @@ impl Stats {
     #[inline]
     pub fn on_invalid_free(&mut self) {
         self.invalid_frees += 1;
+    }
+
+    /// Damaged metadata in freed memory was found and what it pointed to dropped.
+    #[cold]
+    pub fn on_corruption(&mut self) {
+        self.corruptions += 1;
     }
 
     /// A request could not be satisfied.

@@ -22,7 +22,7 @@
 //! blocks back to the heap). The registry of caches sits beside the main one.
 
 use crate::lin::tag::{key, low, rd, wr, HDR, W};
-use crate::lin::{claim, LinHeap, QUICKFREED};
+use crate::lin::{claim, listed, relive, LinHeap, QUICKFREED};
 use crate::stats::Stats;
 
 /// Size and alignment of a worker's stack block (`WORKER_STACK` in js/threads.js).
@@ -49,6 +49,9 @@ pub struct Cache {
     live: usize,
     total: usize,
     in_use: usize,
+    /// Lists this thread dropped for a damaged link (added to the heap's
+    /// `corruptions` like the other counters).
+    corruptions: usize,
 }
 
 fn local_address() -> usize {
@@ -79,20 +82,28 @@ fn ready() -> Option<&'static mut Cache> {
 }
 
 /// A cached block of exactly `size` bytes for `n` requested bytes, key
-/// written and counted; 0 when the cache has none.
+/// written and counted; 0 when the cache has none. The heap's span `(lo,
+/// hi)` bounds the blocks: a link (the first user word of a freed block,
+/// which the program can still write) that names no block this cache left
+/// there drops the list, counted, and is never followed.
 #[inline(always)]
-pub fn pop(size: usize, n: usize) -> usize {
+pub fn pop(size: usize, n: usize, (lo, hi): (usize, usize)) -> usize {
     let Some(c) = ready() else { return 0 };
     let k = size / 8;
     let b = c.heads[k];
     if b == 0 {
         return 0;
     }
-    // SAFETY: b is a block on this thread's list, its link in its first
-    // user word; it becomes live again with a fresh key.
+    // SAFETY: `listed` reads inside the heap's span only; then b is a
+    // block on this thread's list, its link in its first user word; the
+    // mark is swapped for a fresh key atomically (a damaged link could have
+    // put it on another thread's list too).
     unsafe {
+        if c.lens[k] == 0 || !listed(lo, hi, b, size) || !relive(b, key(b + HDR, size, low(8, size - HDR - n))) {
+            drop_list(c, k);
+            return 0;
+        }
         c.heads[k] = rd(b + HDR);
-        wr(b + W, key(b + HDR, size, low(8, size - HDR - n)));
     }
     c.lens[k] -= 1;
     c.live = c.live.wrapping_add(1);
@@ -123,6 +134,39 @@ pub unsafe fn push(b: usize, size: usize, n: usize, key: usize) -> bool {
     c.live = c.live.wrapping_sub(1);
     c.in_use = c.in_use.wrapping_sub(n);
     true
+}
+
+#[cold]
+fn drop_list(c: &mut Cache, k: usize) {
+    c.heads[k] = 0;
+    c.lens[k] = 0;
+    c.corruptions = c.corruptions.wrapping_add(1);
+}
+
+/// Frees the blocks of one list of a cache into the heap (the caller holds
+/// the lock): at most `len` of them, each checked before its link is
+/// followed; a damaged one ends the walk (the rest stay unused), counted.
+///
+/// # Safety
+/// The list's blocks are no one else's (its thread is this one, or ended).
+unsafe fn empty_list(heap: &mut LinHeap<crate::grow::Pages<crate::grow::WasmMemory>>, mut b: usize, len: u32, size: usize) {
+    let (lo, hi) = heap.span();
+    for _ in 0..len.min(CAP) {
+        if b == 0 {
+            break;
+        }
+        // SAFETY: `listed` reads inside the heap only; then b is a cached
+        // block, live for its neighbours, its link in its first user word.
+        unsafe {
+            if !listed(lo, hi, b, size) || !relive(b, 0) {
+                heap.counters().on_corruption();
+                return;
+            }
+            let next = rd(b + HDR);
+            heap.release_cached(b);
+            b = next;
+        }
+    }
 }
 
 /// Blocks a cache takes from the heap at once when a request finds its
@@ -175,7 +219,7 @@ pub fn set_up() {
         if n >= MAX_CACHES {
             return; // this thread uses the locked path only
         }
-        (c as *mut Cache).write(Cache { magic: MAGIC, heads: [0; CLASSES], lens: [0; CLASSES], live: 0, total: 0, in_use: 0 });
+        (c as *mut Cache).write(Cache { magic: MAGIC, heads: [0; CLASSES], lens: [0; CLASSES], live: 0, total: 0, in_use: 0, corruptions: 0 });
         reg.add(1 + n).write(c);
         reg.write(n + 1);
     }
@@ -194,6 +238,7 @@ pub fn sum(mut s: Stats) -> Stats {
             s.live = s.live.wrapping_add(c.live);
             s.total = s.total.wrapping_add(c.total);
             s.in_use = s.in_use.wrapping_add(c.in_use);
+            s.corruptions = s.corruptions.wrapping_add(c.corruptions);
         }
     }
     // blocks handed out by caches never passed the heap's peak: at least now
@@ -216,21 +261,13 @@ pub fn release(heap: &mut LinHeap<crate::grow::Pages<crate::grow::WasmMemory>>, 
             return;
         }
         for k in 0..CLASSES {
-            let mut b = (*c).heads[k];
-            // bounded by the list's count, whatever the links say
-            for _ in 0..(*c).lens[k].min(CAP) {
-                if b == 0 {
-                    break;
-                }
-                let next = rd(b + HDR);
-                heap.release_cached(b);
-                b = next;
-            }
+            empty_list(heap, (*c).heads[k], (*c).lens[k], k * 8);
         }
         let s = heap.counters();
         s.live = s.live.wrapping_add((*c).live);
         s.total = s.total.wrapping_add((*c).total);
         s.in_use = s.in_use.wrapping_add((*c).in_use);
+        s.corruptions = s.corruptions.wrapping_add((*c).corruptions);
         (*c).magic = 0;
         let reg = registry();
         let n = reg.read().min(MAX_CACHES);
@@ -252,18 +289,9 @@ pub fn flush_mine(heap: &mut LinHeap<crate::grow::Pages<crate::grow::WasmMemory>
         return false;
     }
     for k in 0..CLASSES {
-        let mut b = core::mem::take(&mut c.heads[k]);
-        for _ in 0..core::mem::take(&mut c.lens[k]).min(CAP) {
-            if b == 0 {
-                break;
-            }
-            // SAFETY: b is a block on this thread's list.
-            unsafe {
-                let next = rd(b + HDR);
-                heap.release_cached(b);
-                b = next;
-            }
-        }
+        let (b, len) = (core::mem::take(&mut c.heads[k]), core::mem::take(&mut c.lens[k]));
+        // SAFETY: the blocks of this thread's own list.
+        unsafe { empty_list(heap, b, len, k * 8) };
     }
     true
 }

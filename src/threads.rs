@@ -22,7 +22,10 @@ mod imp {
         if size > tcache::SMALL - HDR {
             return core::ptr::null_mut();
         }
-        tcache::pop(block_for(size), size) as *mut u8
+        let Some(state) = crate::owner::state(WasmMemory, BUILD_ID) else { return core::ptr::null_mut() };
+        // SAFETY: the tag names this build: `state` is its LinHeap.
+        let span = unsafe { LinHeap::bounds(state as *const Active) };
+        tcache::pop(block_for(size), size, span) as *mut u8
     }
 
     /// Frees `ptr` into this thread's cache (no lock) when it is a live

@@ -412,7 +412,10 @@ pub(crate) fn double_frees_are_refused<H: Allocator>(mut h: H) {
         assert!(unsafe { h.try_free(p) }.is_ok());
         let invalid = h.stats().invalid_frees;
         let again = unsafe { h.try_free(p) };
-        assert!(matches!(again, Err(Rejected::DoubleFree | Rejected::BadHeader)), "size {size}: {again:?}");
+        // every heap names it a double free, whatever size (the dlmalloc
+        // and talc builds called one over 128 bytes a stray pointer, found
+        // by an adversarial run)
+        assert_eq!(again, Err(Rejected::DoubleFree), "size {size} align {align}");
         assert_eq!(h.stats().invalid_frees, invalid + 1);
         assert_eq!(h.stats().live, 1, "size {size}: live count exact");
         // the next allocations are distinct blocks

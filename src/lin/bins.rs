@@ -21,7 +21,7 @@ const SPLIT: usize = 1;
 pub const CLASSES: usize = EXACT / 8 + ((32 - 8) << SPLIT);
 /// Table slots: a power of two, so an index masked with `SLOTS - 1` is in
 /// bounds without a check (and without the panic path a check would link).
-const SLOTS: usize = CLASSES.next_power_of_two();
+pub const SLOTS: usize = CLASSES.next_power_of_two();
 const WORDS: usize = SLOTS / 32;
 
 /// Class of a block of `size` bytes (a multiple of 8).
@@ -117,29 +117,60 @@ impl Bins {
         self.heads[c] = b;
     }
 
-    /// Takes the free block `b` of `size` bytes off its list.
+    /// Takes the free block `b` of `size` bytes off its list, when its
+    /// links say it is on it: each neighbour's link back to `b` is checked
+    /// (inside `[lo, hi)`, aligned) before anything is written through it,
+    /// and a block without a predecessor must be its list's head. The
+    /// links live in freed memory a dangling pointer can write (one write
+    /// made the old unchecked unlink write anywhere): false, and nothing
+    /// changed, when they disagree.
     ///
     /// # Safety
-    /// `b` is on the list of `class(size)`.
+    /// `b` is a free block of `size` bytes in `[lo, hi)`, the readable span
+    /// of the heap's regions, which ends in a fence.
     #[inline(never)]
-    pub unsafe fn unlink(&mut self, b: usize, size: usize) {
-        // SAFETY: b and its neighbours on the list are free blocks.
+    pub unsafe fn unlink(&mut self, b: usize, size: usize, lo: usize, hi: usize) -> bool {
+        let c = class(size) & (SLOTS - 1);
+        // SAFETY: b is a free block (its first three words are its own); a
+        // neighbour's words are read only once it lies in [lo, hi), whose
+        // last block is followed by a fence of HDR bytes.
         unsafe {
             let (next, prev) = (rd(b + W), rd(b + 2 * W));
+            let links_back = |x: usize, at: usize| x % 8 == 0 && x >= lo && x < hi && rd(x + at) == b;
+            let on_list = (next == 0 || links_back(next, 2 * W)) && if prev == 0 { self.heads[c] == b } else { links_back(prev, W) };
+            if !on_list {
+                return false;
+            }
             if next != 0 {
                 wr(next + 2 * W, prev);
             }
             if prev != 0 {
                 wr(prev + W, next);
-                return;
+                return true;
             }
-            let c = class(size) & (SLOTS - 1);
             self.heads[c] = next;
             if next == 0 {
-                self.bits[c / 32] &= !(1 << (c % 32));
-                if self.bits[c / 32] == 0 {
-                    self.summary &= !(1 << (c / 32));
-                }
+                self.clear_bit(c);
+            }
+        }
+        true
+    }
+
+    fn clear_bit(&mut self, c: usize) {
+        self.bits[c / 32] &= !(1 << (c % 32));
+        if self.bits[c / 32] == 0 {
+            self.summary &= !(1 << (c / 32));
+        }
+    }
+
+    /// Empties the list `b` heads, if any (its blocks stay unused): `b`
+    /// was found damaged.
+    #[cold]
+    pub fn drop_head(&mut self, b: usize) {
+        for c in 0..SLOTS {
+            if self.heads[c] == b {
+                self.heads[c] = 0;
+                self.clear_bit(c);
             }
         }
     }
@@ -261,14 +292,30 @@ mod tests {
         assert_eq!(bins.find(0), Some(class(64)));
         assert_eq!(bins.find(class(64) + 1), Some(class(4096)));
         assert_eq!(bins.head(class(64)), b);
+        let end = base + 64 * W;
         // SAFETY: as above; each block is on its class's list.
-        unsafe { bins.unlink(b, 64) };
+        assert!(unsafe { bins.unlink(b, 64, base, end) });
         assert_eq!(bins.head(class(64)), a);
+        // a block whose links do not say it is on its list stays: a lost
+        // back link, a link out of bounds, a head that is not the list's
+        // SAFETY (below): a and c are blocks of `mem`, a on its list.
+        unsafe {
+            let back = rd(a + 2 * W);
+            wr(a + 2 * W, c);
+            assert!(!bins.unlink(a, 64, base, end), "a predecessor that does not link back");
+            wr(a + 2 * W, 0);
+            assert!(!bins.unlink(c, 64, base, end), "not the head of its list");
+            wr(a + W, end + 64);
+            assert!(!bins.unlink(a, 64, base, end), "a successor outside the heap");
+            wr(a + W, 0);
+            wr(a + 2 * W, back);
+        }
+        assert_eq!(bins.head(class(64)), a, "nothing changed");
         // SAFETY: as above.
-        unsafe { bins.unlink(a, 64) };
+        assert!(unsafe { bins.unlink(a, 64, base, end) });
         assert_eq!(bins.find(0), Some(class(4096)));
         // SAFETY: as above.
-        unsafe { bins.unlink(c, 4096) };
+        assert!(unsafe { bins.unlink(c, 4096, base, end) });
         assert_eq!(bins.find(0), None);
     }
 }

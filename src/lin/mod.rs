@@ -114,21 +114,16 @@ impl<G: Grow> LinHeap<G> {
             return 0;
         }
         let size = block_for(n);
-        let q = if align <= 8 && size <= QUICK_MAX { self.quick[size / 8] } else { 0 };
-        let (b, have) = if q != 0 {
-            // SAFETY: q is a cached block of exactly `size` bytes, its link
-            // in its first user word (`try_free`).
-            self.quick[size / 8] = unsafe { rd(q + HDR) };
-            self.qlen[size / 8] -= 1;
-            (q, size)
-        } else {
-            let b = if align <= 8 { self.take(size) } else { self.place(size, align) };
-            if b == 0 {
-                return 0;
-            }
-            // SAFETY: b is a block just made live (`take` or `place`).
-            (b, unsafe { rd(b) } & !FLAGS)
-        };
+        let q = if align <= 8 && size <= QUICK_MAX { self.pop_quick(size, n) } else { 0 };
+        if q != 0 {
+            return q + HDR;
+        }
+        let b = if align <= 8 { self.take(size) } else { self.place(size, align) };
+        if b == 0 {
+            return 0;
+        }
+        // SAFETY: b is a block just made live (`take` or `place`).
+        let have = unsafe { rd(b) } & !FLAGS;
         // SAFETY: [b, b + have) is now a live block of the heap.
         unsafe { wr(b + W, key(b + HDR, have, low(align.max(8), have - HDR - n))) };
         b + HDR
@@ -146,17 +141,11 @@ impl<G: Grow> LinHeap<G> {
             // bytes): the victim, or a free block of a lower class, may
             // still hold the aligned block.
             let v = self.victim;
-            // SAFETY: the victim is a free block on no list.
-            b = if v != 0 && aligned(v, v + (unsafe { rd(v) } & !FLAGS), size, align) != 0 {
-                v
-            } else {
-                self.scan(class(size), class(size + align + MIN_BLOCK), size, align)
-            };
-            if b == 0 {
+            let vn = self.free_at(v);
+            b = if vn != 0 && aligned(v, v + vn, size, align) != 0 { v } else { self.scan(class(size), class(size + align + MIN_BLOCK), size, align) };
+            if b == 0 || self.take_free(b) == 0 {
                 return 0;
             }
-            // SAFETY: b is a free block (the victim, or on its list).
-            unsafe { self.detach(b, rd(b) & !FLAGS) };
         }
         // SAFETY: b is a free block taken off the lists: its header is its own.
         let mut have = unsafe { rd(b) } & !FLAGS;
@@ -193,16 +182,112 @@ impl<G: Grow> LinHeap<G> {
     /// A free block of at least `want` bytes, taken off its list (or the
     /// victim), or 0. Grows the memory when no list has one.
     fn free_block(&mut self, want: usize) -> usize {
-        let mut b = self.fit(want);
-        if b == 0 {
-            b = self.fit_slow(want);
+        // a damaged block drops its list or the victim: one try per list
+        for _ in 0..=bins::SLOTS {
+            let mut b = self.fit(want);
             if b == 0 {
-                return 0;
+                b = self.fit_slow(want);
+                if b == 0 {
+                    return 0;
+                }
+            }
+            if self.take_free(b) != 0 {
+                return b;
             }
         }
-        // SAFETY: b is a free block (on its list, or the victim).
-        unsafe { self.detach(b, rd(b) & !FLAGS) };
-        b
+        0
+    }
+
+    /// Size of the free block at `b` when its tags agree: inside the heap,
+    /// its header free, its footer the same size; else 0. Free blocks' words
+    /// are memory the program can still write through a dangling pointer,
+    /// so no size read from one is used before this holds.
+    #[inline(never)]
+    fn free_at(&self, b: usize) -> usize {
+        let hi = self.hi();
+        if b % 8 != 0 || b < self.lo() || b >= hi {
+            return 0;
+        }
+        // SAFETY: b lies in [lo, hi), the heap's span; the footer is read
+        // only once the size keeps it there.
+        let w = unsafe { rd(b) };
+        let n = w & !FLAGS;
+        if w & INUSE == 0 && n >= MIN_BLOCK && n <= hi - b && unsafe { rd(b + n - W) } == n {
+            n
+        } else {
+            0
+        }
+    }
+
+    /// The free block `b` (the victim, or a block `fit` or `scan` found on a
+    /// list) taken off its list when its tags and links agree: its size.
+    /// Else 0, and what was damaged is dropped and counted.
+    #[inline(never)]
+    fn take_free(&mut self, b: usize) -> usize {
+        let n = self.free_at(b);
+        if n == 0 {
+            self.drop_block(b);
+            return 0;
+        }
+        // SAFETY: b is a free block whose tags agree (free_at).
+        match unsafe { self.detach(b, n) } {
+            Some(_) => n,
+            None => 0,
+        }
+    }
+
+    /// A block whose tags disagree was found where a free one should be:
+    /// the victim, or the list it heads, is dropped (left unused).
+    #[cold]
+    #[inline(never)]
+    fn drop_block(&mut self, b: usize) {
+        if b == self.victim {
+            self.victim = 0;
+        } else {
+            self.bins.drop_head(b);
+        }
+        self.stats.on_corruption();
+    }
+
+    /// The next block of the quick list of `size`-byte blocks, live again
+    /// for `n` bytes (key written, not counted yet), or 0. The list's link
+    /// lies in the first user word of a freed block, which the program can
+    /// still write: a block that is not one the list left there drops the
+    /// list (counted), and is never handed out.
+    #[inline(always)]
+    fn pop_quick(&mut self, size: usize, n: usize) -> usize {
+        let c = size / 8;
+        let q = self.quick[c];
+        if q == 0 {
+            return 0;
+        }
+        // SAFETY: `listed` reads only inside the heap; then q is a cached
+        // block of `size` bytes, its link in its first user word.
+        unsafe {
+            if self.qlen[c] == 0 || !listed(self.lo(), self.hi(), q, size) || !relive(q, key(q + HDR, size, low(8, size - HDR - n))) {
+                self.drop_quick(c);
+                return 0;
+            }
+            self.quick[c] = rd(q + HDR);
+        }
+        self.qlen[c] -= 1;
+        q
+    }
+
+    /// Drops quick list `c` (its blocks stay unused), counted.
+    #[cold]
+    #[inline(never)]
+    fn drop_quick(&mut self, c: usize) {
+        if let (Some(q), Some(n)) = (self.quick.get_mut(c), self.qlen.get_mut(c)) {
+            (*q, *n) = (0, 0);
+        }
+        self.stats.on_corruption();
+    }
+
+    /// Lowest region start and highest fence: every block lies in between.
+    #[inline(always)]
+    pub fn span(&self) -> (usize, usize) {
+        (self.lo(), self.hi())
     }
 
     /// `fit` after emptying the quick lists, growing the memory, and
@@ -256,19 +341,31 @@ impl<G: Grow> LinHeap<G> {
     }
 
     /// Takes the free block `b` of `size` bytes off its list (or clears the
-    /// victim): true when it was the victim.
+    /// victim): `Some(true)` when it was the victim. `None` when its links
+    /// do not say it is on its list (damaged through a dangling pointer):
+    /// the block is then retired, live for its neighbours and never handed
+    /// out, and counted.
     ///
     /// # Safety
-    /// `b` is a free block of the heap.
+    /// `b` is a free block of the heap whose tags agree (`free_at`).
     #[inline]
-    unsafe fn detach(&mut self, b: usize, size: usize) -> bool {
+    unsafe fn detach(&mut self, b: usize, size: usize) -> Option<bool> {
         if b == self.victim {
             self.victim = 0;
-            return true;
+            return Some(true);
         }
-        // SAFETY: a free block other than the victim is on its class's list.
-        unsafe { self.bins.unlink(b, size) };
-        false
+        // SAFETY: a free block other than the victim is on its class's list;
+        // `unlink` checks the links before it writes through them.
+        if unsafe { self.bins.unlink(b, size, self.lo(), self.hi()) } {
+            return Some(false);
+        }
+        // SAFETY: caller contract: [b, b + size) is a block, followed by one.
+        unsafe {
+            wr(b, size | INUSE | (rd(b) & PINUSE));
+            wr(b + size, rd(b + size) | PINUSE);
+        }
+        self.stats.on_corruption();
+        None
     }
 
     /// Makes `[b, b + size)` a free block (tags, the next block's PINUSE
@@ -294,9 +391,14 @@ impl<G: Grow> LinHeap<G> {
             let mut n = core::mem::take(&mut self.qlen[c]);
             while b != 0 && n != 0 {
                 n -= 1;
-                // SAFETY: b is a cached block: live for its neighbours, its
-                // link in its first user word.
+                // SAFETY: `listed` reads inside the heap only; then b is a
+                // cached block: live for its neighbours, its link in its
+                // first user word.
                 unsafe {
+                    if !listed(self.lo(), self.hi(), b, c * 8) || !relive(b, 0) {
+                        self.stats.on_corruption();
+                        break;
+                    }
                     let next = rd(b + HDR);
                     self.release(b);
                     b = next;
@@ -426,11 +528,12 @@ impl<G: Grow> LinHeap<G> {
             // around its block then corrupts that block at worst, and no
             // garbage size sends the heap outside the memory (found by an
             // adversarial run: one flipped flag bit made `free` trap).
-            let next = rd(b + size);
-            let n = next & !FLAGS;
-            if next & INUSE == 0 && n >= MIN_BLOCK && n <= self.hi() - (b + size) && rd(b + size + n - W) == n {
-                keep = self.detach(b + size, n);
-                size += n;
+            let n = self.free_at(b + size);
+            if n != 0 {
+                if let Some(v) = self.detach(b + size, n) {
+                    keep = v;
+                    size += n;
+                }
             }
             if w & PINUSE == 0 {
                 let prev = rd(b - W);
@@ -449,9 +552,11 @@ impl<G: Grow> LinHeap<G> {
                         wr(after, rd(after) & !PINUSE);
                         return;
                     }
-                    b -= prev;
-                    keep |= self.detach(b, prev);
-                    size += prev;
+                    if let Some(v) = self.detach(p, prev) {
+                        b = p;
+                        keep |= v;
+                        size += prev;
+                    }
                 }
             }
             // merged with the victim: still the victim, off the lists
@@ -648,6 +753,42 @@ pub unsafe fn claim(b: usize, k: usize) -> bool {
     }
 }
 
+/// Whether `b` is a block a quick list (or a thread's cache) of `size`-byte
+/// blocks left there: inside `[lo, hi)`, 8-aligned, its header live with
+/// exactly `size` bytes, its key word the lists' mark. A link read from a
+/// cached block's first user word is followed only when this holds.
+///
+/// # Safety
+/// `[lo, hi)` is readable memory, the span of a heap's regions.
+#[inline(always)]
+pub unsafe fn listed(lo: usize, hi: usize, b: usize, size: usize) -> bool {
+    // SAFETY: the words are read only once [b, b + size) lies in [lo, hi).
+    b % 8 == 0 && b >= lo && b < hi && size <= hi - b && unsafe { rd(b) & !PINUSE == size | INUSE && rd(b + W) == QUICKFREED }
+}
+
+/// Takes the block `b`, which `listed` found marked, off its list: its key
+/// word becomes `k`. False when someone took it first (in the threads build,
+/// a block that a damaged link put on two lists: the mark is swapped
+/// atomically there).
+///
+/// # Safety
+/// `b` is a block of the heap.
+#[inline(always)]
+pub unsafe fn relive(b: usize, k: usize) -> bool {
+    #[cfg(feature = "mt")]
+    {
+        // SAFETY: caller contract; the word is 4-aligned (8 on the host).
+        let word = unsafe { &*((b + W) as *const AtomicUsize) };
+        word.compare_exchange(QUICKFREED, k, core::sync::atomic::Ordering::AcqRel, Relaxed).is_ok()
+    }
+    #[cfg(not(feature = "mt"))]
+    {
+        // SAFETY: caller contract.
+        unsafe { wr(b + W, k) };
+        true
+    }
+}
+
 /// Start of a `size`-byte block whose user part is aligned to `align` (a
 /// power of two, at least 16) in the free block `[b, end)`: `b` itself, or
 /// far enough in for the gap in front to be a free block of its own; 0 when
@@ -695,16 +836,8 @@ impl<G: Grow> Allocator for LinHeap<G> {
     #[inline(always)]
     fn malloc(&mut self, n: usize) -> *mut u8 {
         if n <= QUICK_MAX - HDR {
-            let size = block_for(n);
-            let q = self.quick[size / 8];
+            let q = self.pop_quick(block_for(n), n);
             if q != 0 {
-                // SAFETY: q is a cached block of exactly `size` bytes, its
-                // link in its first user word (`try_free`).
-                unsafe {
-                    self.quick[size / 8] = rd(q + HDR);
-                    wr(q + W, key(q + HDR, size, low(8, size - HDR - n)));
-                }
-                self.qlen[size / 8] -= 1;
                 self.stats.on_alloc(n);
                 return (q + HDR) as *mut u8;
             }
@@ -712,9 +845,12 @@ impl<G: Grow> Allocator for LinHeap<G> {
         let v = self.victim;
         if v != 0 && n <= MAX_SIZE {
             let size = block_for(n);
-            // SAFETY: the victim is a free block on no list.
+            // SAFETY: the victim is a free block on no list, inside the heap.
             let have = unsafe { rd(v) } & !FLAGS;
-            if have >= size + MIN_BLOCK {
+            // its footer agrees (the words are memory a dangling pointer
+            // can write; else `alloc` drops the victim)
+            // SAFETY: the footer is read only when it lies in the heap.
+            if have >= size + MIN_BLOCK && have <= self.hi() - v && unsafe { rd(v + have - W) } == have {
                 // taken off (no list holds it): `carve` files the rest as the victim
                 self.victim = 0;
                 // SAFETY: [v, v + have) is the victim, a free block now on
@@ -810,41 +946,41 @@ impl<G: Grow> Allocator for LinHeap<G> {
         let align = align_of_key(k).min(MAX_ALIGN);
         if want > size {
             let next = b + size;
-            // SAFETY: every block is followed by a block or a fence.
-            let w = unsafe { rd(next) };
-            let free_after = if w & INUSE == 0 { w & !FLAGS } else { 0 };
+            let free_after = self.free_at(next);
             if next + free_after == self.fence && size + free_after < want && self.fit(want) == 0 {
                 // the last block of the newest region, and no free block
                 // elsewhere to move to: grow the memory behind it (grow
                 // counts the free block after it)
                 self.grow(want - size, true);
             }
-            // SAFETY: as above (grow may have merged new pages into it).
-            let w = unsafe { rd(next) };
-            if w & INUSE == 0 && size + (w & !FLAGS) >= want {
-                // SAFETY: next is a free block (on its list, or the victim).
-                unsafe { self.detach(next, w & !FLAGS) };
-                size += w & !FLAGS;
+            // grow may have merged new pages into it
+            let room = self.free_at(next);
+            // SAFETY: next is a free block whose tags agree (on its list, or the victim).
+            if room != 0 && size + room >= want && unsafe { self.detach(next, room) }.is_some() {
+                size += room;
             } else {
                 let p = self.moved(ptr, n, old, align, k);
                 // A move that failed emptied the quick lists first: a
                 // neighbour that waited on one may be free now, with the
                 // room to grow in place (found by an adversarial run: a
                 // false out of memory on a full fixed memory).
-                // SAFETY: as above.
-                let w = unsafe { rd(next) };
-                if !p.is_null() || w & INUSE != 0 || size + (w & !FLAGS) < want {
+                let room = self.free_at(next);
+                if !p.is_null() || room == 0 || size + room < want {
                     return p;
                 }
                 // SAFETY: b is a block of the heap; `moved` wrote its key back.
                 if !unsafe { claim(b, k) } {
                     return p;
                 }
+                // SAFETY: next is a free block whose tags agree.
+                if unsafe { self.detach(next, room) }.is_none() {
+                    // SAFETY: b stays live: its key word back.
+                    unsafe { wr(b + W, k) };
+                    return p;
+                }
                 // not a failure after all
                 self.stats.failed -= 1;
-                // SAFETY: next is a free block (on its list, or the victim).
-                unsafe { self.detach(next, w & !FLAGS) };
-                size += w & !FLAGS;
+                size += room;
             }
         }
         // SAFETY: [b, b + size) is this live block, now at least `want` bytes.

@@ -686,3 +686,80 @@ fn random_programs_keep_every_heap_invariant() {
         }
     }
 }
+
+/// Random programs with writes through dangling pointers: now and then one
+/// word (zero, a small number, random bits, or the address of another
+/// block, freed or live) is written at a random place in a block already
+/// freed. The heap must never hand out memory outside its pages or inside a
+/// live block: every link and tag read from freed memory is checked before
+/// it is followed (an adversarial run had one 4-byte write make `malloc`
+/// return the owner tag's address). Contents are not checked: a write into
+/// a freed block that was handed out again is the program's own damage.
+#[test]
+fn writes_into_freed_blocks_never_hand_out_memory_twice_or_outside_the_heap() {
+    use super::tag::W;
+    use crate::testing::Rng;
+    let ops = crate::scaled(4000);
+    let mut found = 0;
+    for (s, &(initial, max)) in [(1usize, 1usize), (2, 16), (1, 64)].iter().enumerate() {
+        for &seed in &[3u32, 0x1234_5677, 0x9E37_79B9, 77][..if cfg!(miri) { 1 } else { 4 }] {
+            let (mut h, mem) = heap(initial, max);
+            let (lo, hi) = (mem.base() + 1024, mem.base() + max * PAGE);
+            let mut r = Rng(seed ^ (s as u32) << 20);
+            let mut live: Vec<(usize, usize)> = Vec::new();
+            let mut freed: Vec<(usize, usize)> = Vec::new();
+            for op in 0..ops {
+                let what = r.below(40);
+                if what < 18 || live.is_empty() {
+                    let n = [0, 8, 16, 24, 24, 40, 100, 250, 1000, 5000][r.below(10)] + r.below(9);
+                    let p = if what == 0 { h.alloc(n, 16 << r.below(6)) } else { h.malloc(n) } as usize;
+                    if p == 0 {
+                        continue;
+                    }
+                    assert!(p >= lo && p + n <= hi, "seed {seed} op {op}: block {p:#x} of {n} bytes outside the heap [{lo:#x}, {hi:#x})");
+                    for &(q, m) in &live {
+                        assert!(p + n.max(1) <= q || q + m.max(1) <= p, "seed {seed} op {op}: block {p:#x} of {n} bytes over the live block {q:#x} of {m}");
+                    }
+                    live.push((p, n));
+                } else if what < 32 {
+                    let (p, n) = live.swap_remove(r.below(live.len()));
+                    unsafe { h.free(p as *mut u8) };
+                    freed.push((p, n));
+                    if freed.len() > 64 {
+                        freed.remove(0);
+                    }
+                } else if what < 36 {
+                    let i = r.below(live.len());
+                    let (p, _) = live[i];
+                    let m = [8, 24, 100, 3000][r.below(4)] + r.below(9);
+                    let q = unsafe { h.realloc(p as *mut u8, m) } as usize;
+                    if q != 0 {
+                        assert!(q >= lo && q + m <= hi, "seed {seed} op {op}: realloc gave {q:#x} outside the heap");
+                        live.swap_remove(i);
+                        for &(o, k) in &live {
+                            assert!(q + m <= o || o + k.max(1) <= q, "seed {seed} op {op}: realloc gave {q:#x} over the live block {o:#x}");
+                        }
+                        live.push((q, m));
+                    }
+                } else if let Some(&(p, n)) = freed.get(r.below(freed.len().max(1))) {
+                    // the dangling write: a word-aligned place in the freed block
+                    if n >= W {
+                        let at = p + r.below(n / W) * W;
+                        let others = |r: &mut Rng| live.get(r.below(live.len().max(1))).or(freed.first()).map_or(0, |b| b.0);
+                        let v = match r.below(6) {
+                            0 => 0,
+                            1 => r.below(64),
+                            2 => r.next() as usize,
+                            3 => others(&mut r) - HDR,
+                            4 => others(&mut r) + 8 * r.below(8),
+                            _ => mem.base() + 512,
+                        };
+                        unsafe { (at as *mut usize).write(v) };
+                    }
+                }
+            }
+            found += h.stats().corruptions;
+        }
+    }
+    assert!(found > 0, "no damaged link was ever found: the writes missed the metadata");
+}
