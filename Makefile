@@ -24,7 +24,7 @@ EXAMPLE_FILES := examples/link/strtab.wasm examples/link/strtab-pic.wasm example
 RELEASED := $(DIST_FILES) $(EXAMPLE_FILES)
 DIST     := $(addprefix $(OUT)/,$(DIST_FILES))
 
-.PHONY: FORCE fuzz bench bench-instr setup-valgrind peers examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
+.PHONY: FORCE libc setup-wasi setup-zig records-png fuzz bench bench-instr setup-valgrind peers examples setup-clang all setup setup-test setup-rust setup-wasm-opt setup-node setup-browser build dist test test-rust test-node test-browser demo serve serve-fresh size report clean setup-node-min lint setup-miri test-miri
 
 all: build
 
@@ -52,7 +52,7 @@ setup-wasm-opt:
 	@TOOLS=$(TOOLS) scripts/setup-wasm-opt.sh
 
 setup-node:
-	@[ -d node_modules/playwright-core ] && [ -d node_modules/typescript ] || $(NPM) ci --no-audit --no-fund --silent
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/typescript ] && [ -d node_modules/@bjorn3/browser_wasi_shim ] || $(NPM) ci --no-audit --no-fund --silent
 
 setup-browser:
 	@scripts/setup-browser.sh
@@ -131,6 +131,7 @@ LINK_FIXED   = $(WASM_LD) --no-entry --import-memory --allow-undefined -z stack-
 RUST_CLIENT := examples/link/rust-client
 LINKED      := $(addprefix $(OUT)/,$(EXAMPLE_FILES)) \
                $(OUT)/tests/fixtures/ping.wasm $(OUT)/tests/fixtures/pong.wasm $(OUT)/tests/fixtures/got_data.wasm $(OUT)/tests/fixtures/got_user.wasm \
+               $(OUT)/tests/fixtures/got_weak.wasm $(OUT)/tests/fixtures/got_hook.wasm \
                $(OUT)/bench/driver.wasm
 
 examples: $(LINKED)
@@ -159,6 +160,18 @@ $(OUT)/tests/fixtures/ping.wasm: tests/fixtures/ping.c FORCE | setup-clang
 $(OUT)/tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_WASM) -c $< -o $@.o && $(LINK_FIXED) -z stack-size=4096 --global-base=458752 $@.o -o $@ && rm $@.o
+
+# ---- the libc path (docs/LINKING.md): build/libc/linalloc-libc.o makes a
+# wasi-libc program's malloc linalloc's; examples/libc and two real programs
+# (SQLite from npm, Brotli from PyPI) built with Debian's clang + wasi-libc,
+# zig cc, and natively with gcc for the tests to compare with.
+ZIG ?= $(TOOLS)/bin/zig
+setup-wasi: setup-clang
+	@scripts/setup-wasi.sh
+setup-zig:
+	@TOOLS=$(TOOLS) scripts/setup-zig.sh
+libc: setup-wasi setup-zig
+	@CLANG=$(CLANG) ZIG=$(ZIG) OUT=$(OUT) scripts/build-libc.sh
 
 # Side modules that need GOT entries (default visibility, --export-dynamic).
 $(OUT)/tests/fixtures/got_%.wasm: tests/fixtures/got_%.c FORCE | setup-clang
@@ -200,23 +213,31 @@ report:
 	$(NODE) scripts/reliability.mjs
 
 # make fuzz SECONDS=N: differential fuzzing of every backend and the checked
-# build, then random-overrun fuzzing of the checked build, each until time is
+# build (JavaScript growing the memory now and then), random-overrun fuzzing
+# of the checked build, then writes through dangling pointers into freed
+# blocks of every release build (tests/helpers/dangling-fuzz.mjs: traps,
+# pointers outside the heap, overlaps and hangs counted), each until time is
 # up; prints counts and seeds (replay with --seed).
 SECONDS ?= 60
 fuzz: build
 	$(NODE) tests/helpers/fuzz.mjs --seconds $(SECONDS)
 	$(NODE) tests/helpers/overrun-fuzz.mjs --seconds $(SECONDS)
+	$(NODE) tests/helpers/dangling-fuzz.mjs --seconds $(SECONDS)
 	$(NODE) scripts/reliability.mjs
 
 test-rust:
 	$(CARGO) test --quiet --features dlmalloc,talc
 	$(CARGO) test --quiet --features dlmalloc,talc,checked
 
-test-node: build examples
+test-node: build examples libc
 	$(NODE) --test tests/*.test.mjs
 
-test-browser: build examples setup-browser
+test-browser: build examples libc setup-browser
 	$(NODE) --test tests/browser/
+
+# docs/records.png, the README's picture, from the records page in headless Chromium
+records-png: setup-node setup-browser
+	$(NODE) scripts/records-png.mjs docs/records.png
 
 # The demo and the pages run the committed dist/ files: no Rust needed.
 demo: setup-node-min

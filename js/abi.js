@@ -26,6 +26,7 @@ export const ABI = Object.freeze({
   stats_peak_in_use_bytes: '->i32',
   stats_heap_bytes: '->i32',
   stats_invalid_frees: '->i32',
+  stats_corruptions: '->i32',
   try_free: 'i32->i32',
   heap_reserve: 'i32->i32',
   heap_status: '->i32',
@@ -52,6 +53,13 @@ export const CHECKED_EXPORTS = Object.freeze(Object.keys(CHECKED_ABI));
 export const THREADS_ABI = Object.freeze({
   thread_release: 'i32->',
 });
+
+/**
+ * The threads build's heap lock (src/lock.rs): a word right after the
+ * 16-byte owner tag at 512, 0 free, 1 held, `failed` once a heap call trapped
+ * (the loader stores it; every heap call that finds it traps at once).
+ */
+export const LOCK = Object.freeze({ address: 528, held: 1, failed: 2 });
 
 /** The bump build's extra export (dist/linalloc-bump.wasm): frees every block at once. */
 export const BUMP_ABI = Object.freeze({
@@ -85,6 +93,7 @@ export const STATS_FIELDS = Object.freeze({
   stats_failed_allocations: 'failedAllocations',
   stats_heap_bytes: 'heapBytes',
   stats_invalid_frees: 'invalidFrees',
+  stats_corruptions: 'corruptions',
 });
 
 const STATS_ENTRIES = Object.entries(STATS_FIELDS);

@@ -13,9 +13,10 @@ export function isCheckedBuild(exports) {
 /**
  * The error for the fault the checked module `raw` (its unwrapped exports)
  * recorded last, which this clears; `siteOf(ptr)` finds the block's tracked
- * allocation `{ size, site }`, if any. Null when no known fault is recorded.
+ * allocation `{ size, site }`, if any, `tracking` says whether it could.
+ * Null when no known fault is recorded.
  */
-export function takeFault(raw, siteOf) {
+export function takeFault(raw, siteOf, tracking) {
   const code = raw.checked_error_code();
   const ptr = raw.checked_error_ptr() >>> 0;
   let size = raw.checked_error_size() >>> 0;
@@ -23,7 +24,7 @@ export function takeFault(raw, siteOf) {
   raw.checked_error_clear();
   const site = siteOf(ptr);
   if (!size && site) size = site.size;
-  return faultError(code, { ptr, size, at, site });
+  return faultError(code, { ptr, size, at, site, tracking });
 }
 
 /**

@@ -2,7 +2,7 @@
 // compiled module, with the loader's errors and warnings, and reads the
 // module's layout from its bytes when the loader needs it.
 
-import { LoadError, warn } from './errors.js';
+import { LoadError, coded, describe, warn } from './errors.js';
 import { hasWasmMagic, moduleLayout } from './wasm-info.js';
 
 const IS_NODE = typeof process === 'object' && process.versions != null && process.versions.node != null;
@@ -45,6 +45,17 @@ export function toBytes(source) {
   return null;
 }
 
+/** What to do about a module file that is not at `path`. */
+function missingFileAdvice(path) {
+  const relative = !/^([a-z]:)?[\\/]/i.test(path) ? ` A relative path is read from the current directory (${process.cwd()}), not from the importing module: use new URL('file.wasm', import.meta.url) for a file beside it.` : '';
+  if (!/(^|[\\/])linalloc(-[a-z]+)?\.wasm$/.test(path)) return `Check the path.${relative}`;
+  return (
+    `linalloc's builds are in its dist/ folder: node_modules/linalloc/dist/ when installed from npm (npm install linalloc; ` +
+    `import.meta.resolve('linalloc/dist/linalloc-mt.wasm') is a URL load() takes), dist/ in a clone of the repository. ` +
+    `load() without a source, { checked: true } and { shared: true } find them by themselves.${relative}`
+  );
+}
+
 /** Reads a file in Node; a LoadError naming the path when that fails. */
 async function readNodeFile(url) {
   const { readFile } = await import('node:fs/promises');
@@ -52,7 +63,7 @@ async function readNodeFile(url) {
     return new Uint8Array(await readFile(url));
   } catch (e) {
     const path = url instanceof URL ? decodeURIComponent(url.pathname) : url;
-    throw new LoadError(`could not read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}. Check the path (run \`make build\` to create dist/*.wasm).`, 'NOT_FOUND', {
+    throw new LoadError(`could not read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}. ${missingFileAdvice(path)}`, 'NOT_FOUND', {
       url: String(url),
       cause: e,
     });
@@ -119,7 +130,7 @@ export async function compileSource(source) {
     const url = String(source);
     return compileResponse(fetch(url), url);
   }
-  throw new TypeError(`linalloc: cannot load from ${Object.prototype.toString.call(source)}; pass a URL or path, a Response, bytes (ArrayBuffer or typed array) or a WebAssembly.Module`);
+  throw coded(new TypeError(`linalloc: cannot load from ${describe(source)}; pass a URL or path, a Response, bytes (ArrayBuffer or typed array) or a WebAssembly.Module`), 'BAD_SOURCE');
 }
 
 /** The module's bytes, read from the spare response when it was streamed; null for a WebAssembly.Module. */

@@ -2,7 +2,7 @@
 // out of memory. They allocate through the Heap (so tracking sees them) and
 // throw OutOfMemoryError instead of returning 0.
 
-import { badPtr, badSize } from './errors.js';
+import { badPtr, badSize, coded, describe } from './errors.js';
 import { toBytes } from './fetch.js';
 import { INTERNAL } from './internal.js';
 
@@ -19,14 +19,14 @@ function inRange(heap, ptr, len) {
   if (ptr >>> 0 !== ptr) throw badPtr(ptr);
   if (len >>> 0 !== len) throw badSize('length', len);
   const m = heap.u8;
-  if (ptr + len > m.length) throw new RangeError(`linalloc: range ${ptr}..${ptr + len} is outside the memory (${m.length} bytes)`);
+  if (ptr + len > m.length) throw coded(new RangeError(`linalloc: range ${ptr}..${ptr + len} is outside the memory (${m.length} bytes)`), 'OUT_OF_BOUNDS');
   return m;
 }
 
 /** Copies `bytes` into a new block of `heap`; returns its pointer. */
 export function writeBytes(heap, bytes) {
   let src = toBytes(bytes);
-  if (!src) throw new TypeError('linalloc: writeBytes expects an ArrayBuffer or a typed array');
+  if (!src) throw coded(new TypeError(`linalloc: writeBytes expects an ArrayBuffer or a typed array, got ${describe(bytes)}`), 'BAD_ARGUMENT');
   // a view onto this memory would be detached if the allocation grows it
   if (src.buffer === heap.memory.buffer) src = src.slice();
   const p = mustAlloc(heap, src.length);
@@ -41,7 +41,7 @@ export function readBytes(heap, ptr, len) {
 
 /** Writes `str` as NUL-terminated UTF-8 into a new block of `heap`; returns its pointer. */
 export function writeString(heap, str) {
-  if (typeof str !== 'string') throw new TypeError(`linalloc: writeString expects a string, got ${typeof str}`);
+  if (typeof str !== 'string') throw coded(new TypeError(`linalloc: writeString expects a string, got ${describe(str)}`), 'BAD_ARGUMENT');
   const encoded = new TextEncoder().encode(str);
   const p = mustAlloc(heap, encoded.length + 1);
   const m = heap.u8;
@@ -57,7 +57,7 @@ export function readString(heap, ptr, len) {
   let end;
   if (len === undefined) {
     end = m.indexOf(0, ptr);
-    if (end < 0) throw new RangeError(`linalloc: no NUL terminator after ${ptr}`);
+    if (end < 0) throw coded(new RangeError(`linalloc: no NUL terminator after ${ptr} up to the end of the memory; pass the length: readString(ptr, len)`), 'OUT_OF_BOUNDS');
   } else {
     m = inRange(heap, ptr, len);
     end = ptr + len;
@@ -69,7 +69,7 @@ export function readString(heap, ptr, len) {
 
 /** Copies a typed array into a new block of `heap` aligned for its element type; returns its pointer. */
 export function writeArray(heap, array) {
-  if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new TypeError('linalloc: writeArray expects a typed array');
+  if (!ArrayBuffer.isView(array) || array instanceof DataView) throw coded(new TypeError(`linalloc: writeArray expects a typed array, got ${describe(array)}`), 'BAD_ARGUMENT');
   let src = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   // a view onto this memory would be detached if the allocation grows it
   if (src.buffer === heap.memory.buffer) src = src.slice();
@@ -80,10 +80,10 @@ export function writeArray(heap, array) {
 
 /** A copy of `length` elements of `Type` (e.g. `Float64Array`) at `ptr`. */
 export function readArray(heap, Type, ptr, length) {
-  if (typeof Type !== 'function' || !Type.BYTES_PER_ELEMENT) throw new TypeError('linalloc: readArray expects a typed array constructor such as Float64Array');
+  if (typeof Type !== 'function' || !Type.BYTES_PER_ELEMENT) throw coded(new TypeError('linalloc: readArray expects a typed array constructor such as Float64Array'), 'BAD_ARGUMENT');
   if (length >>> 0 !== length) throw badSize('length', length);
   const bytes = length * Type.BYTES_PER_ELEMENT;
   const m = inRange(heap, ptr, bytes);
-  if (ptr % Type.BYTES_PER_ELEMENT !== 0) throw new RangeError(`linalloc: ${Type.name} at ${ptr} is not aligned to ${Type.BYTES_PER_ELEMENT}`);
+  if (ptr % Type.BYTES_PER_ELEMENT !== 0) throw coded(new RangeError(`linalloc: ${Type.name} at ${ptr} is not aligned to ${Type.BYTES_PER_ELEMENT}`), 'BAD_POINTER');
   return new Type(m.buffer.slice(ptr, ptr + bytes));
 }

@@ -1,30 +1,30 @@
-// The Heap class: a loaded allocator's exports and memory, allocation, and
-// typed-array views that are never stale. Copy helpers, records, tracking
-// and the checked build's faults live in their own modules; the Heap calls
-// them.
+// The Heap class: a loaded allocator's exports and memory, and allocation.
+// Its typed-array views that are never stale are its base class (views.js);
+// copy helpers, records, tracking and the checked build's faults live in
+// their own modules; the Heap calls them.
 //
 // Hot paths (`malloc`/`free`, the view getters) do one comparison and one
-// call; everything else is kept out of them.
+// call; everything else is kept out of them. A trap out of any call (the
+// heap's memory was damaged) becomes a HeapCorruptionError, and from then on
+// every call throws one without entering the module (`#fail`).
 
 import { readStats } from './abi.js';
 import { checkedExports, isCheckedBuild, takeFault } from './checked.js';
-import { badPtr, badSize, doubleFree, notABlock } from './errors.js';
+import { LinallocError, badField, badPtr, badSize, doubleFree, failedExports, heapFailure, notABlock } from './errors.js';
 import { readArray, readBytes, readString, writeArray, writeBytes, writeString } from './heap-data.js';
 import { INTERNAL } from './internal.js';
 import { PAGE_SIZE, outOfMemory } from './memory.js';
 import { RECORD_SIZE, Record, recordAt } from './record.js';
 import { Tracker } from './tracking.js';
 import { workerDone, workerInit } from './threads.js';
+import { MemoryViews, isSharedBuffer } from './views.js';
 import { readOwnerTag } from './wasm-info.js';
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-if (!LITTLE_ENDIAN) throw new Error('linalloc: typed-array views need a little-endian host, like WebAssembly memory');
 
 /**
  * A loaded allocator: its exports, its memory, fresh views and helpers.
  * Pointers are unsigned numbers, so addresses above 2 GiB are positive.
  */
-export class Heap {
+export class Heap extends MemoryViews {
   #x; // the exports (the checked build's wrapped to throw named errors)
   // the two hot exports, read once (one property load less per call)
   #malloc;
@@ -33,17 +33,7 @@ export class Heap {
   #memory;
   #maximum;
   #startPages;
-  #buffer = null;
-  #shared; // a SharedArrayBuffer memory (threads build): its buffers never detach
-  #u8 = null;
-  #i8 = null;
-  #u16 = null;
-  #i16 = null;
-  #i32 = null;
-  #u32 = null;
-  #f32 = null;
-  #f64 = null;
-  #dv = null;
+  #shared; // a SharedArrayBuffer memory (threads build)
   #tracked = null; // the Tracker while tracking, else null (checked on every allocation)
   #tracker = null; // the Tracker once tracking was on: it keeps recently freed sites
 
@@ -54,6 +44,7 @@ export class Heap {
    * @param {number|null} [maximum] the memory's maximum in pages, when known
    */
   constructor(instance, memory, maximum = null) {
+    super(memory);
     // package-private state for the loader's modules (js/internal.js)
     Object.defineProperty(this, INTERNAL, {
       value: {
@@ -62,6 +53,7 @@ export class Heap {
         module: null, // the compiled allocator (workerInit posts it)
         oom: (size) => outOfMemory(this, size),
         fault: () => this.#fault(),
+        call: (name, a, b) => this.#call(name, a, b),
         forget: (ptr) => {
           if (this.#tracked !== null) this.#tracked.forget(ptr);
         },
@@ -72,7 +64,7 @@ export class Heap {
     this.#malloc = this.#x.malloc;
     this.#tryFree = this.#x.try_free;
     this.#memory = memory;
-    this.#shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    this.#shared = isSharedBuffer(memory.buffer);
     this.#maximum = maximum;
     this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
     /** emscripten-style alias of `malloc`. */
@@ -135,7 +127,7 @@ export class Heap {
    */
   reserveBelowHeap(end) {
     if (end >>> 0 !== end) throw badSize('end', end);
-    if (this.#raw.heap_reserve(end) === 1) return true;
+    if (this.#call('heap_reserve', end) === 1) return true;
     const start = this.heapStart;
     return start !== null && end <= start;
   }
@@ -143,7 +135,7 @@ export class Heap {
   /** Requested size of the live block at `ptr`, or null when `ptr` is not the start of a live block. */
   blockSize(ptr) {
     if (ptr >>> 0 !== ptr) throw badPtr(ptr);
-    const n = this.#raw.heap_block_size(ptr) >>> 0;
+    const n = this.#call('heap_block_size', ptr) >>> 0;
     return n === 0xffffffff ? null : n;
   }
 
@@ -152,19 +144,30 @@ export class Heap {
   /** `size` bytes aligned to 8; returns the pointer, or 0 when out of memory (like C). */
   malloc(size) {
     if (size >>> 0 !== size) throw badSize('size', size);
-    const p = this.#malloc(size) >>> 0;
+    let p;
+    try {
+      p = this.#malloc(size) >>> 0;
+    } catch (e) {
+      throw this.#fail(e);
+    }
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
     return p;
   }
 
   /**
    * Frees a block; 0 does nothing. A pointer that cannot be a block of this
-   * heap (misaligned, outside its pages, not a block start) throws a
-   * RangeError and nothing is freed.
+   * heap (misaligned, outside its pages, not a block start, not a u32) throws
+   * an InvalidFreeError, a block freed already a DoubleFreeError, and
+   * nothing is freed.
    */
   free(ptr) {
-    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
-    const refused = this.#tryFree(ptr);
+    if (ptr >>> 0 !== ptr) throw typeof ptr === 'number' ? notABlock(ptr) : badPtr(ptr);
+    let refused;
+    try {
+      refused = this.#tryFree(ptr);
+    } catch (e) {
+      throw this.#fail(e);
+    }
     if (refused !== 0) throw refused === 2 ? doubleFree(ptr) : notABlock(ptr);
     if (this.#tracked !== null) this.#tracked.forget(ptr);
   }
@@ -176,9 +179,9 @@ export class Heap {
    */
   reset() {
     if (typeof this.#raw.heap_reset !== 'function') {
-      throw new TypeError(`heap.reset() needs the bump build (dist/linalloc-bump.wasm); this heap is ${this.build ?? 'not started'}: free its blocks one by one`);
+      throw new LinallocError(`heap.reset() needs the bump build (dist/linalloc-bump.wasm); this heap is ${this.build ?? 'not started'}: free its blocks one by one`, 'NOT_BUMP_BUILD');
     }
-    this.#raw.heap_reset();
+    this.#call('heap_reset');
     if (this.#tracked !== null) this.#tracked.live.clear();
   }
 
@@ -186,25 +189,35 @@ export class Heap {
   calloc(n, size) {
     if (n >>> 0 !== n) throw badSize('n', n);
     if (size >>> 0 !== size) throw badSize('size', size);
-    const p = this.#x.calloc(n, size) >>> 0;
+    let p;
+    try {
+      p = this.#x.calloc(n, size) >>> 0;
+    } catch (e) {
+      throw this.#fail(e);
+    }
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, n * size);
     return p;
   }
 
   /** C `realloc`; on failure returns 0 and `ptr` stays valid. */
   realloc(ptr, size) {
-    if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+    if (ptr >>> 0 !== ptr) throw typeof ptr === 'number' ? notABlock(ptr) : badPtr(ptr);
     if (size >>> 0 !== size) throw badSize('size', size);
     if (size === 0 && ptr !== 0) {
       // C's realloc(p, 0) frees p: refused pointers throw as free does
       this.free(ptr);
       return 0;
     }
-    const p = this.#x.realloc(ptr, size) >>> 0;
+    let p;
+    try {
+      p = this.#x.realloc(ptr, size) >>> 0;
+    } catch (e) {
+      throw this.#fail(e);
+    }
     // 0 for a live block is out of memory (the block stays); for anything
     // else the pointer was refused. (Not a counter compared before and
     // after: other threads change the counters of a shared heap.)
-    if (p === 0 && ptr !== 0 && size !== 0 && this.#raw.heap_block_size(ptr) >>> 0 === 0xffffffff) throw notABlock(ptr);
+    if (p === 0 && ptr !== 0 && size !== 0 && this.blockSize(ptr) === null) throw notABlock(ptr);
     if (this.#tracked !== null && (p !== 0 || size === 0)) {
       this.#tracked.forget(ptr);
       if (p !== 0) this.#tracked.add(p, size);
@@ -216,82 +229,17 @@ export class Heap {
   alignedAlloc(align, size) {
     if (align >>> 0 !== align) throw badSize('align', align);
     if (size >>> 0 !== size) throw badSize('size', size);
-    const p = this.#x.aligned_alloc(align, size) >>> 0;
+    let p;
+    try {
+      p = this.#x.aligned_alloc(align, size) >>> 0;
+    } catch (e) {
+      throw this.#fail(e);
+    }
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
     return p;
   }
 
-  // -- views, rebuilt whenever memory.grow replaced the buffer
-
-  // memory.grow detaches the old buffer of a non-shared memory, so a cached
-  // buffer with byteLength 0 is stale. Checking that is much cheaper than
-  // the `memory.buffer` accessor, which is only called when it changed.
-  // A shared memory never detaches; growing it gives `memory.buffer` a new,
-  // longer buffer, so there the buffer's identity is compared.
-  #fresh() {
-    const cached = this.#buffer;
-    if (cached !== null && cached.byteLength !== 0 && (!this.#shared || cached === this.#memory.buffer)) return cached;
-    const b = this.#memory.buffer;
-    this.#buffer = b;
-    this.#u8 = this.#i8 = this.#u16 = this.#i16 = this.#i32 = this.#u32 = this.#f32 = this.#f64 = this.#dv = null;
-    return b;
-  }
-
-  /** Uint8Array over the whole memory, never stale. */
-  get u8() {
-    const b = this.#fresh();
-    return (this.#u8 ??= new Uint8Array(b));
-  }
-  /** Int8Array over the whole memory, never stale. */
-  get i8() {
-    const b = this.#fresh();
-    return (this.#i8 ??= new Int8Array(b));
-  }
-  /** Uint16Array over the whole memory, never stale. */
-  get u16() {
-    const b = this.#fresh();
-    return (this.#u16 ??= new Uint16Array(b));
-  }
-  /** Int16Array over the whole memory, never stale. */
-  get i16() {
-    const b = this.#fresh();
-    return (this.#i16 ??= new Int16Array(b));
-  }
-  /** Int32Array over the whole memory, never stale. */
-  get i32() {
-    const b = this.#fresh();
-    return (this.#i32 ??= new Int32Array(b));
-  }
-  /** Uint32Array over the whole memory, never stale. */
-  get u32() {
-    const b = this.#fresh();
-    return (this.#u32 ??= new Uint32Array(b));
-  }
-  /** Float32Array over the whole memory, never stale. */
-  get f32() {
-    const b = this.#fresh();
-    return (this.#f32 ??= new Float32Array(b));
-  }
-  /** Float64Array over the whole memory, never stale. */
-  get f64() {
-    const b = this.#fresh();
-    return (this.#f64 ??= new Float64Array(b));
-  }
-  /** DataView over the whole memory, never stale. */
-  get dataView() {
-    const b = this.#fresh();
-    return (this.#dv ??= new DataView(b));
-  }
-
-  // emscripten-style aliases (always fresh)
-  /** Alias of `i8`. */ get HEAP8() { return this.i8; }
-  /** Alias of `u8`. */ get HEAPU8() { return this.u8; }
-  /** Alias of `i16`. */ get HEAP16() { return this.i16; }
-  /** Alias of `u16`. */ get HEAPU16() { return this.u16; }
-  /** Alias of `i32`. */ get HEAP32() { return this.i32; }
-  /** Alias of `u32`. */ get HEAPU32() { return this.u32; }
-  /** Alias of `f32`. */ get HEAPF32() { return this.f32; }
-  /** Alias of `f64`. */ get HEAPF64() { return this.f64; }
+  // -- views (js/views.js, the base class): u8 … f64, dataView, HEAP8 … HEAPF64
 
   // -- copy helpers (js/heap-data.js; they throw OutOfMemoryError instead of returning 0)
 
@@ -324,8 +272,14 @@ export class Heap {
 
   /** Allocates an ID/X/Y record; throws OutOfMemoryError when the heap is full. */
   createRecord(id, x, y) {
-    if (id >>> 0 !== id) throw new RangeError(`linalloc: record id must be a whole number from 0 to 4294967295, got ${id}`);
-    const p = this.#x.createRecord(id, x, y) >>> 0;
+    if (id >>> 0 !== id) throw badSize('record id', id, 'a number');
+    if (typeof x !== 'number' || typeof y !== 'number') throw badField(typeof x !== 'number' ? 'x' : 'y', typeof x !== 'number' ? x : y);
+    let p;
+    try {
+      p = this.#x.createRecord(id, x, y) >>> 0;
+    } catch (e) {
+      throw this.#fail(e);
+    }
     if (p === 0) throw outOfMemory(this, RECORD_SIZE);
     if (this.#tracked !== null) this.#tracked.add(p, RECORD_SIZE);
     return new Record(this, p);
@@ -341,7 +295,13 @@ export class Heap {
   /** Heap counters and memory size. */
   stats() {
     const memoryBytes = this.#memory.buffer.byteLength;
-    return { ...readStats(this.#x), memoryBytes, pages: memoryBytes / PAGE_SIZE };
+    let counters;
+    try {
+      counters = readStats(this.#x);
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    return { ...counters, memoryBytes, pages: memoryBytes / PAGE_SIZE };
   }
 
   /** When true, blocks allocated through this Heap are remembered (see `liveBlocks`). */
@@ -359,7 +319,10 @@ export class Heap {
 
   /** Live blocks allocated through this Heap while tracking: `[{ ptr, size, stack }]`, by address. */
   liveBlocks() {
-    return this.#tracked === null ? [] : this.#tracked.blocks();
+    if (this.#tracked === null) {
+      throw new LinallocError('liveBlocks() lists the blocks tracking saw, and tracking is off: load with { track: true } (or set heap.tracking = true before allocating).', 'NOT_TRACKING');
+    }
+    return this.#tracked.blocks();
   }
 
   /** True when the memory is shared (the threads build, for workers). */
@@ -388,12 +351,35 @@ export class Heap {
    */
   check() {
     if (!this.checked) return;
-    const code = this.#x.heap_check();
+    const code = this.#call('heap_check');
     if (code !== 0) throw this.#fault();
   }
 
   // the error for the fault the checked module just recorded
   #fault() {
-    return takeFault(this.#raw, (ptr) => this.#tracker?.siteOf(ptr));
+    return takeFault(this.#raw, (ptr) => this.#tracker?.siteOf(ptr), this.#tracked !== null);
+  }
+
+  // export `name` called with up to two arguments (fixed arity: no rest
+  // array), a trap turned into the heap's failure
+  #call(name, a, b) {
+    try {
+      return this.#x[name](a, b);
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  // The error for `e` thrown out of a heap call: a trap means the heap's
+  // memory is damaged, so the heap fails for good (its exports are swapped
+  // for ones that throw, which costs the hot paths nothing); anything else
+  // (the checked build's named faults) passes through.
+  #fail(e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) return e;
+    const error = heapFailure(e, this.#memory, this.#shared);
+    this.#x = this.#raw = failedExports(this.#raw, error);
+    this.#malloc = this.#x.malloc;
+    this.#tryFree = this.#x.try_free;
+    return error;
   }
 }

@@ -23,6 +23,8 @@ export interface LoadOptions {
   initial?: number;
   /** Its maximum in pages (default 65536 = 4 GiB; smaller where the engine refuses). */
   maximum?: number;
+  /** Bytes at the start of the memory kept out of the heap (yours from 17 KiB on; the first 17 KiB are linalloc's stack and owner tag). */
+  reserve?: number;
   /** Remember live blocks allocated through the helpers (see `Heap.liveBlocks`). */
   track?: boolean;
   /** A shared memory (and, without a source, the threads build dist/linalloc-mt.wasm) for workers: see `Heap.workerInit` and `attach`. */
@@ -33,6 +35,13 @@ export interface LoadOptions {
   checked?: boolean;
 }
 
+/** A WASI instance: node:wasi's `WASI`, or a browser library's of the same shape (@bjorn3/browser_wasi_shim). */
+export interface WasiLike {
+  wasiImport: object;
+  start(instance: object): unknown;
+  initialize(instance: object): unknown;
+}
+
 export interface LinkOptions extends LoadOptions {
   /** Link into a running heap instead of loading a new allocator. */
   heap?: Heap;
@@ -40,6 +49,25 @@ export interface LinkOptions extends LoadOptions {
   allocator?: string;
   /** Bytes of stack allocated for each side module (default 65536). */
   stackSize?: number;
+  /** WASI for the clients that import wasi_snapshot_preview1: one instance (for one such client), or one per client name. */
+  wasi?: WasiLike | { [client: string]: WasiLike };
+}
+
+/** A wasm function export: called with numbers (bigints for i64), returns a number, a bigint or undefined. */
+export type WasmFunction = (...args: any[]) => any;
+
+/**
+ * A module's exports: function exports are callable as they are
+ * (`instances.app.exports.run()`); a global, table or memory export narrows
+ * with `instanceof WebAssembly.Global` (`.Table`, `.Memory`).
+ */
+export interface Exports {
+  readonly [name: string]: WasmFunction & WebAssembly.ExportValue;
+}
+
+/** A linked module's instance (the allocator's is `{ exports: heap.exports }`). */
+export interface LinkedInstance {
+  readonly exports: Exports;
 }
 
 export interface Region {
@@ -48,6 +76,8 @@ export interface Region {
   end: number;
   /** True for a side module's data block (allocated from the heap). */
   sideModule?: boolean;
+  /** True for a stack the loader moved out of low memory (a stack-first module's). */
+  stack?: boolean;
 }
 
 export interface HeapStats {
@@ -58,6 +88,8 @@ export interface HeapStats {
   failedAllocations: number;
   heapBytes: number;
   invalidFrees: number;
+  /** Damaged links or tags found in freed memory (writes through dangling pointers); what they pointed to was left unused. */
+  corruptions: number;
   memoryBytes: number;
   pages: number;
 }
@@ -103,7 +135,7 @@ export const WORKER_STACK: number;
 export function linkModules(
   modules: { [key: string]: Source },
   options?: LinkOptions,
-): Promise<{ heap: Heap; instances: { [key: string]: WebAssembly.Instance | { exports: WebAssembly.Exports } }; regions: Region[] }>;
+): Promise<{ heap: Heap; instances: { [key: string]: LinkedInstance }; regions: Region[]; exitCodes: { [name: string]: number } }>;
 
 /** Compiles any supported source, with the loader's errors. */
 export function compileSource(source: Source): Promise<{ module: WebAssembly.Module; bytes: Uint8Array | null; url: string }>;
@@ -116,7 +148,8 @@ export function checkImports(module: WebAssembly.Module, imports: { [key: string
 
 export class Heap {
   constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, maximum?: number | null);
-  readonly exports: WebAssembly.Exports;
+  /** The module's exports, callable directly (`heap.exports.stats_heap_bytes()`). */
+  readonly exports: Exports;
   readonly memory: WebAssembly.Memory;
   /** Memory size in pages when the allocator started; the heap only uses pages it grew above it. */
   readonly startPages: number;
@@ -128,6 +161,16 @@ export class Heap {
   readonly checked: boolean;
   /** True when the memory is shared (the threads build). */
   readonly shared: boolean;
+  /** Address where the heap starts (its state, then its blocks), or null before the first allocation. */
+  readonly heapStart: number | null;
+  /** Bytes at the start of the memory kept out of the heap (`LoadOptions.reserve`, linked modules' static data). */
+  readonly reserved: number;
+  /** Name of the build that owns this memory's heap (`lin`, `dlmalloc`, `checked`, …); null for a memory no heap has claimed. */
+  readonly build: string | null;
+  /** Keeps `[0, end)` out of the heap: true when reserved now (only before the first allocation) or already below `heapStart`. */
+  reserveBelowHeap(end: number): boolean;
+  /** Requested size of the live block at `ptr`, or null when `ptr` is not the start of a live block. */
+  blockSize(ptr: number): number | null;
   /** Threads build: a new worker's stack and what the worker needs; post it, then call `attach(init)` there. */
   workerInit(): WorkerInit;
   /** Threads build: gives a worker's stack back once the worker has ended. */
@@ -176,15 +219,17 @@ export class Heap {
     length: number,
   ): T;
 
-  createRecord(id: number, x: number, y: number): Record;
-  record(ptr: number): Record;
+  createRecord(id: number, x: number, y: number): RecordView;
+  /** Wraps an existing record pointer (a live block of at least 24 bytes). */
+  record(ptr: number): RecordView;
 
   stats(): HeapStats;
   tracking: boolean;
   liveBlocks(): LiveBlock[];
 }
 
-export class Record {
+/** An ID/X/Y record in wasm memory (`heap.createRecord`, `heap.record`): fields read and write the memory. */
+export class RecordView {
   constructor(heap: Heap, ptr: number);
   readonly ptr: number;
   id: number;
@@ -193,6 +238,10 @@ export class Record {
   toJSON(): RecordJSON;
   free(): void;
 }
+/** @deprecated Use `RecordView`: importing `Record` shadows TypeScript's own `Record<K, V>`. */
+export const Record: typeof RecordView;
+/** @deprecated Use `RecordView`. */
+export type Record = RecordView;
 
 export class LinallocError extends Error {
   constructor(message: string, code: string, details?: object);
@@ -233,5 +282,8 @@ export class DoubleFreeError extends LinallocError {}
 export interface DoubleFreeError extends FaultDetails {}
 export class InvalidFreeError extends LinallocError {}
 export interface InvalidFreeError extends FaultDetails {}
-export class HeapCorruptionError extends LinallocError {}
+export class HeapCorruptionError extends LinallocError {
+  /** HEAP_FAILED on a shared heap: another thread's call trapped first and marked the heap failed. */
+  otherThread?: boolean;
+}
 export interface HeapCorruptionError extends FaultDetails {}

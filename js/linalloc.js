@@ -13,7 +13,8 @@
 //   link-client.js  instantiating one client (side modules, GOT)
 //   heap.js         the Heap: allocation and views
 //   heap-data.js    the Heap's bytes/string/array copy helpers
-//   record.js       the Record class
+//   views.js        the Heap's typed-array views (its base class)
+//   record.js       the RecordView class (records)
 //   tracking.js     live-block tracking
 //   checked.js      the checked build's fault traps
 //   threads.js      workers on one shared heap: workerInit, attach
@@ -37,5 +38,5 @@ export { PAGE_SIZE, MAX_PAGES, createMemory } from './memory.js';
 export { load, checkImports } from './load.js';
 export { linkModules } from './link.js';
 export { Heap } from './heap.js';
-export { Record } from './record.js';
+export { RecordView, Record } from './record.js'; // Record: the deprecated old name
 export { attach, WORKER_STACK } from './threads.js';

@@ -5,12 +5,20 @@
 
 import { LinallocError, LinkError } from './errors.js';
 import { INTERNAL } from './internal.js';
-import { resolveImport } from './link-imports.js';
+import { isWeak, resolveImport } from './link-imports.js';
 
-/** The function table the heap's side modules share, created when first needed. */
+/**
+ * The function table the heap's side modules share, created when first
+ * needed. Slot 0 stays empty: C's null function pointer.
+ */
 function tableOf(heap) {
-  return (heap[INTERNAL].table ??= new WebAssembly.Table({ initial: 0, element: 'anyfunc' }));
+  return (heap[INTERNAL].table ??= new WebAssembly.Table({ initial: 1, element: 'anyfunc' }));
 }
+
+/** The function bound to weak undefined function `imp` of `c`: its address is null, a call is a bug. */
+const weakStub = (c, imp) => () => {
+  throw new LinkError(`${c.name} called ${imp.name}, a weak symbol that no module defines: its address is null (test it before calling).`, 'WEAK_UNDEFINED', { module: c.name, name: imp.name });
+};
 
 const i32Global = (value, mutable = false) => new WebAssembly.Global({ value: 'i32', mutable }, value);
 
@@ -20,6 +28,7 @@ const i32Global = (value, mutable = false) => new WebAssembly.Global({ value: 'i
  */
 function functionFor(plan, c, imp) {
   const r = resolveImport(plan, c, imp);
+  if (r === null) return weakStub(c, imp); // checkLinkImports let only weak ones through
   if (r.user !== undefined) return r.user;
   if (r.alloc) return plan.heap.exports[r.alloc];
   const inst = plan.instances[r.provider.name];
@@ -98,6 +107,7 @@ function bindGot(plan, c, pic) {
         table.grow(1, fn);
       };
       const r = resolveImport(plan, c, { module: 'env', name: e.name });
+      if (r === null) continue; // weak and undefined: the null slot, 0
       if (r.alloc || (r.provider && plan.instances[r.provider.name])) fill();
       else plan.lateGot.push(fill);
     } else {
@@ -115,6 +125,7 @@ function fillDataAddress(plan, c, e) {
       return;
     }
   }
+  if (isWeak(c, { module: 'GOT.mem', name: e.name })) return; // weak and undefined: address 0
   throw new LinkError(`${c.name}: GOT.mem.${e.name}: no module exports the data symbol ${e.name}.`, 'MISSING_IMPORT', { missing: [`GOT.mem.${e.name}`] });
 }
 

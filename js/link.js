@@ -1,6 +1,7 @@
 // Runtime linking: `linkModules` as a pipeline of phases over one plan
-// object: fetch + compile -> plan the static layout -> check imports ->
-// start (or join) the heap -> instantiate the clients -> finish.
+// object: fetch + compile -> refuse second allocators -> plan the static
+// layout (moving stack-first stacks) -> check imports -> start (or join) the
+// heap -> instantiate the clients -> finish (initialize, run WASI commands).
 
 import { LinkError, hex } from './errors.js';
 import { compileSource, layoutOf } from './fetch.js';
@@ -8,6 +9,9 @@ import { Heap } from './heap.js';
 import { INTERNAL } from './internal.js';
 import { instantiateClient } from './link-client.js';
 import { checkLinkImports, resolveImport } from './link-imports.js';
+import { refuseForeignHeaps } from './link-refuse.js';
+import { dataRegion, moveStacks, stackFirst } from './link-stack.js';
+import { initializeWasi, isCommand, planWasi, runCommands } from './link-wasi.js';
 import { bundled, checkLoadOptions, startHeap, staticEnd } from './load.js';
 import { PAGE_SIZE, pageUp } from './memory.js';
 import { staticRegion } from './wasm-info.js';
@@ -33,13 +37,19 @@ import { staticRegion } from './wasm-info.js';
  * @param {object} [options] `memory`, `initial`, `maximum`, `track` (as for `load`),
  *   `imports` (user functions by module name), `heap` (link into a running Heap),
  *   `allocator` (the allocator's key, default 'linalloc'), `stackSize` (bytes of
- *   stack for each side module, default 65536)
- * @returns {Promise<{ heap: Heap, instances: Record<string, WebAssembly.Instance>, regions: object[] }>}
+ *   stack for each side module, default 65536), `wasi` (a WASI instance, e.g.
+ *   node:wasi's `new WASI({ version: 'preview1', returnOnExit: true })`, for
+ *   the client importing wasi_snapshot_preview1, or `{ name: wasi, … }`)
+ * @returns {Promise<{ heap: Heap, instances: Record<string, WebAssembly.Instance>, regions: object[], exitCodes: Record<string, number> }>}
+ *   `exitCodes`: each WASI command's (a client exporting `_start`, run by linkModules)
  */
 export async function linkModules(modules, options = {}) {
   const plan = newPlan(modules, options);
   await compileAll(plan);
+  refuseForeignHeaps(plan);
+  planWasi(plan);
   planLayout(plan);
+  await moveStacks(plan);
   checkLinkImports(plan);
   await startLinkedHeap(plan);
   await instantiateClients(plan);
@@ -52,7 +62,8 @@ export async function linkModules(modules, options = {}) {
  * source] to compile), `userImports`, `stackSize`. compileAll: `byName`,
  * `allocator` (null when linking into `existing`), `clients`. planLayout:
  * `regions` (all static regions, for overlap checks), `fixed` (the new ones),
- * `neededPages`. startLinkedHeap: `heap`, `instances`. instantiateClients:
+ * `movedStacks` (stack-first clients, see js/link-stack.js), `neededPages`.
+ * planWasi: `wasi` (client name -> WASI instance). startLinkedHeap: `heap`, `instances`. instantiateClients:
  * `trampolines` and `lateGot`, bound by finish.
  */
 function newPlan(modules, options) {
@@ -78,11 +89,13 @@ function newPlan(modules, options) {
     clients: null,
     regions: null,
     fixed: [],
+    movedStacks: [],
     neededPages: 0,
     heap: null,
     instances: null,
     trampolines: [],
     lateGot: [],
+    wasi: null,
   };
 }
 
@@ -126,7 +139,9 @@ function placeFixed(plan, c) {
   if (!c.hasBytes && c.imports.some((i) => i.kind === 'memory')) {
     throw new LinkError(`${c.name}: a compiled WebAssembly.Module does not show where its static data lies; pass its URL or bytes instead.`, 'NEED_BYTES', { module: c.name });
   }
-  const r = staticRegion(c.layout);
+  // a stack-first module's stack is moved above everything once all data is placed
+  c.stackFirst = c.hasBytes ? stackFirst(c.layout) : null;
+  const r = c.stackFirst ? dataRegion(c.layout) : staticRegion(c.layout);
   plan.neededPages = Math.max(plan.neededPages, c.layout.memory?.initial ?? 0);
   if (!r) return;
   refuseOverlap(plan.regions, c, r);
@@ -142,6 +157,7 @@ function placeFixed(plan, c) {
   plan.regions.push(region);
   plan.fixed.push(region);
   plan.neededPages = Math.max(plan.neededPages, Math.ceil(r.end / PAGE_SIZE));
+  if (c.stackFirst) plan.movedStacks.push(c);
 }
 
 /** A LinkError when region `r` of client `c` overlaps one of `regions`, suggesting a free base. */
@@ -149,9 +165,15 @@ function refuseOverlap(regions, c, r) {
   const o = regions.find((x) => r.start < x.end && x.start < r.end);
   if (!o) return;
   const base = pageUp(Math.max(...regions.map((x) => x.end), r.end));
+  // data at 0 is a stack placed first that the loader could not move (js/link-stack.js)
+  const first = r.start === 0 ? ' Its region starts at 0: it was linked stack first (LLD 22\'s default); add -Wl,--no-stack-first.' : '';
+  // stack first, the data follows the stack: LLD before 19 ignores --global-base then, later ones need it >= the stack size
+  const relink = c.stackFirst
+    ? `its data follows its stack (linked stack first; the loader moves the stack above the other modules), so relink it with -z stack-size=${base} (clang/zig cc: -Wl,-z,stack-size=${base}; LLD 19 and later also take --global-base=${base})`
+    : `relink it at a free address, e.g. wasm-ld --global-base=${base} (clang/zig cc: -Wl,--global-base=${base})`;
   throw new LinkError(
-    `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) overlaps ${o.module}'s [${hex(o.start)}, ${hex(o.end)}). ` +
-      `Relink ${c.name} at a free address, e.g. wasm-ld --global-base=${base}, or build it as a side module (-fPIC -shared).`,
+    `${c.name}: its static region [${hex(r.start)}, ${hex(r.end)}) overlaps ${o.module}'s [${hex(o.start)}, ${hex(o.end)}).${first} ` +
+      `To link ${c.name}, ${relink}, or build it as a side module (-fPIC -shared).`,
     'OVERLAP',
     { module: c.name, region: r, other: o, suggestedGlobalBase: base },
   );
@@ -181,7 +203,7 @@ function providersReady(plan, c) {
   return c.imports.every((imp) => {
     if (imp.kind !== 'function') return true;
     const r = resolveImport(plan, c, imp);
-    return !r.provider || plan.instances[r.provider.name];
+    return !r?.provider || plan.instances[r.provider.name]; // null: weak, bound to null
   });
 }
 
@@ -197,20 +219,23 @@ async function instantiateClients(plan) {
 
 // ---------------------------------------------------------------- 6. finish
 
-/** Runs a client's data relocations (side modules) and its constructors. */
-function initializeClient(c, instance) {
+/** Runs a client's data relocations (side modules) and its constructors (a WASI command's run in `_start`). */
+function initializeClient(plan, c, instance) {
   const x = instance.exports;
   if (c.pic && typeof x.__wasm_apply_data_relocs === 'function') x.__wasm_apply_data_relocs();
-  if (typeof x._initialize === 'function') x._initialize();
+  if (isCommand(plan, c, instance)) return;
+  if (plan.wasi.has(c.name)) initializeWasi(plan, c, instance);
+  else if (typeof x._initialize === 'function') x._initialize();
   else if (typeof x.__wasm_call_ctors === 'function') x.__wasm_call_ctors();
 }
 
-/** Binds trampolines and late GOT entries, initializes the clients; the result of linkModules. */
+/** Binds trampolines and late GOT entries, initializes the clients, runs the commands; the result of linkModules. */
 function finish(plan) {
   const { heap, instances } = plan;
   for (const { t, provider, name } of plan.trampolines) t.target = instances[provider].exports[name];
   for (const fill of plan.lateGot) fill();
-  for (const c of plan.clients) initializeClient(c, instances[c.name]);
+  for (const c of plan.clients) initializeClient(plan, c, instances[c.name]);
   if (!plan.existing) instances[plan.allocName] = { exports: heap.exports };
-  return { heap, instances, regions: heap[INTERNAL].regions.slice() };
+  const exitCodes = runCommands(plan);
+  return { heap, instances, regions: heap[INTERNAL].regions.slice(), exitCodes };
 }

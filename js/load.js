@@ -2,15 +2,19 @@
 // allocator, finding or creating its memory, claiming that memory for one
 // heap, and instantiating it into a Heap.
 
-import { ABI, ABI_EXPORTS } from './abi.js';
-import { LinallocError, LinkError, LoadError, MemoryError, hex } from './errors.js';
+import { ABI, ABI_EXPORTS, CHECKED_EXPORTS, THREADS_ABI } from './abi.js';
+import { LinallocError, LinkError, LoadError, MemoryError, coded, describe, hex } from './errors.js';
 import { compileSource, layoutOf } from './fetch.js';
 import { Heap } from './heap.js';
 import { INTERNAL } from './internal.js';
-import { MAX_PAGES, PAGE_SIZE, createMemory } from './memory.js';
+import { MAX_PAGES, PAGE_SIZE, createMemory, notIsolated, sharedMemoryWorks } from './memory.js';
+import { isSharedBuffer } from './views.js';
 import { exportSignature, readOwnerTag, staticRegion } from './wasm-info.js';
 
-const KNOWN_OPTIONS = ['memory', 'initial', 'maximum', 'track', 'imports', 'checked', 'reserve', 'shared', 'heap', 'allocator', 'stackSize'];
+/** The options of `load()`. */
+const LOAD_OPTIONS = ['memory', 'initial', 'maximum', 'track', 'imports', 'checked', 'reserve', 'shared'];
+/** The options only `linkModules()` takes, on top of those of `load()`. */
+const LINK_OPTIONS = ['heap', 'allocator', 'stackSize', 'wasi'];
 
 let defaultLoad = null;
 
@@ -54,19 +58,40 @@ export function load(source, options) {
 }
 
 async function loadUncached(source, options) {
-  checkLoadOptions(options);
-  return startHeap(await compileSource(source), options, 0);
+  checkLoadOptions(options, LOAD_OPTIONS);
+  const compiled = await compileSource(source);
+  if (options.checked && !isCheckedModule(compiled.module)) {
+    throw new LoadError(`${compiled.url} is not the checked build, but { checked: true } asks for it. Leave out the source (load(undefined, { checked: true }) loads dist/linalloc-checked.wasm), pass that file, or drop checked.`, 'NOT_CHECKED_BUILD', { url: compiled.url });
+  }
+  return startHeap(compiled, options, 0);
 }
 
-/** A TypeError (or LinallocError) for options `load` and `linkModules` do not accept. */
-export function checkLoadOptions(options) {
-  const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
-  if (unknown.length) throw new TypeError(`linalloc: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid options: ${KNOWN_OPTIONS.join(', ')}`);
-  if (options.shared && options.checked) throw new TypeError('linalloc: the checked build is single-threaded; `checked` and `shared` cannot be combined');
+/**
+ * A TypeError (`code` UNKNOWN_OPTION or BAD_OPTION) for options `load`
+ * (`known`: LOAD_OPTIONS) or `linkModules` (the default: those and
+ * LINK_OPTIONS) does not accept.
+ */
+export function checkLoadOptions(options, known = [...LOAD_OPTIONS, ...LINK_OPTIONS]) {
+  if (options === null || typeof options !== 'object') {
+    throw coded(new TypeError(`linalloc: options must be an object such as { initial: 16 }, got ${options === null ? 'null' : typeof options}`), 'BAD_OPTION');
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    const linkOnly = unknown.filter((k) => LINK_OPTIONS.includes(k));
+    const hint = linkOnly.length ? ` (${linkOnly.join(', ')}: option${linkOnly.length > 1 ? 's' : ''} of linkModules(), not load())` : '';
+    throw coded(new TypeError(`linalloc: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}${hint}; valid options: ${known.join(', ')}`), 'UNKNOWN_OPTION');
+  }
+  if (options.shared && options.checked) throw coded(new TypeError('linalloc: the checked build is single-threaded; `checked` and `shared` cannot be combined'), 'BAD_OPTION');
   if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
-    throw new TypeError('linalloc: options.memory must be a WebAssembly.Memory');
+    throw coded(new TypeError('linalloc: options.memory must be a WebAssembly.Memory'), 'BAD_OPTION');
   }
 }
+
+/** True when `module` exports the checked build's extra functions. */
+const isCheckedModule = (module) => {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  return CHECKED_EXPORTS.every((n) => names.has(n));
+};
 
 /**
  * Instantiates a compiled allocator against the caller's memory or a new one
@@ -127,21 +152,38 @@ function memoryFor(compiled, options, neededPages) {
   if (initial < need) {
     throw new MemoryError(`initial ${initial} pages is below the minimum of ${need} pages${neededPages > minimum ? " the linked modules' static data needs" : ''}; pass initial >= ${need}.`, 'MEMORY_TOO_SMALL', { pages: initial, minimum: need });
   }
-  return createMemory(initial, options.maximum ?? MAX_PAGES, Boolean(compiled.layout.memory?.shared));
+  return createMemory(initial, options.maximum ?? MAX_PAGES, moduleShared(compiled));
 }
 
 /** True for a memory backed by a SharedArrayBuffer. */
-export const isShared = (memory) => memory instanceof WebAssembly.Memory && typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+export const isShared = (memory) => memory instanceof WebAssembly.Memory && isSharedBuffer(memory.buffer);
 
-/** A LoadError unless the module and the memory agree on sharing (the threads build needs a shared memory, the others an unshared one). */
+/**
+ * True when the module imports a shared memory: read from its bytes, or,
+ * for a WebAssembly.Module given without them, told by the threads build's
+ * own export.
+ */
+const moduleShared = (compiled) =>
+  compiled.layout.memory?.shared ?? WebAssembly.Module.exports(compiled.module).some((e) => Object.hasOwn(THREADS_ABI, e.name));
+
+/**
+ * A LoadError unless the module and the memory agree on sharing (the threads
+ * build needs a shared memory, the others an unshared one); a MemoryError
+ * where a shared memory cannot be shared (a page not cross-origin isolated).
+ */
 function checkSharing(compiled, options) {
-  const moduleShared = Boolean(compiled.layout.memory?.shared);
+  const threads = moduleShared(compiled);
   const wantShared = options.memory ? isShared(options.memory) : Boolean(options.shared);
-  if (moduleShared === wantShared) return;
-  if (wantShared) {
-    throw new LoadError(`${compiled.url} is single-threaded and cannot use a shared memory. Load the threads build, dist/linalloc-mt.wasm (load(undefined, { shared: true }) does).`, 'NOT_THREADS_BUILD', { url: compiled.url });
+  if (wantShared && !sharedMemoryWorks()) throw notIsolated();
+  if (threads !== wantShared) throw sharingError(compiled.url, wantShared);
+}
+
+/** The LoadError for module `url` on a memory that is (`shared`) or is not shared, against what the module needs. */
+function sharingError(url, shared) {
+  if (shared) {
+    return new LoadError(`${url} is single-threaded and cannot use a shared memory. Load the threads build, dist/linalloc-mt.wasm (load(undefined, { shared: true }) does).`, 'NOT_THREADS_BUILD', { url });
   }
-  throw new LoadError(`${compiled.url} is the threads build: it needs a shared memory. Pass { shared: true } (or a memory created with shared: true and a maximum), or load dist/linalloc.wasm for one thread.`, 'NEEDS_SHARED_MEMORY', { url: compiled.url });
+  return new LoadError(`${url} is the threads build: it needs a shared memory. Pass { shared: true } (or a memory created with shared: true and a maximum), or load dist/linalloc.wasm for one thread.`, 'NEEDS_SHARED_MEMORY', { url });
 }
 
 /** Instantiates the allocator with `memory` as env.memory and the user's imports; the loader's errors on failure. */
@@ -157,6 +199,11 @@ async function instantiateAllocator(compiled, memory, options) {
       const pages = memory.buffer.byteLength / PAGE_SIZE;
       if (lim && pages < lim.initial) {
         throw new MemoryError(`the memory has ${pages} pages but ${compiled.url} needs at least ${lim.initial}.`, 'MEMORY_TOO_SMALL', { pages, minimum: lim.initial });
+      }
+      // a WebAssembly.Module comes without the bytes that tell its memory's limits
+      if (/\bshared\b/i.test(e.message)) throw sharingError(compiled.url, isShared(memory));
+      if (!lim && /smaller than|initial|minimum/i.test(e.message)) {
+        throw new MemoryError(`the memory has ${pages} pages, fewer than ${compiled.url} needs (${e.message}); pass a larger memory or initial.`, 'MEMORY_TOO_SMALL', { pages });
       }
       throw new LinkError(`${compiled.url} could not be linked: ${e.message}`, 'LINK_FAILED', { cause: e });
     }
@@ -201,15 +248,33 @@ function refuseSecondHeap(memory, url) {
 /** Claims `memory` for the new instance's build (and `options.reserve` bytes below its heap) before anything allocates. */
 function claimMemory(x, memory, maximum, options, url) {
   const reserve = options.reserve ?? 0;
-  if (reserve >>> 0 !== reserve) throw new TypeError(`linalloc: options.reserve must be a number of bytes from 0 to 4294967295, got ${reserve}`);
+  if (reserve >>> 0 !== reserve) throw coded(new TypeError(`linalloc: options.reserve must be a number of bytes from 0 to 4294967295, got ${describe(reserve)}`), 'BAD_OPTION');
   if (x.heap_reserve(reserve) !== 1) {
     if (x.heap_status() === 2) refuseSecondHeap(memory, url);
     throw new MemoryError(`could not reserve the first ${reserve} bytes of the memory for you: the memory cannot grow to ${reserve} bytes. Pass a larger memory or a smaller reserve.`, 'RESERVE_FAILED', { reserve });
   }
   const tag = readOwnerTag(memory.buffer);
-  if (tag && (tag.build & 0xff) === 3 && maximum !== null && maximum * PAGE_SIZE <= memory.buffer.byteLength) {
-    throw new LoadError(`${url} is the wee_alloc build, which only uses pages it grows itself, and this memory cannot grow (initial = maximum = ${maximum} pages): every malloc would return 0. Use the default build (dist/linalloc.wasm) for fixed memories.`, 'WEE_FIXED_MEMORY', { url });
+  const grows = tag && (tag.build & 0xff) === 3 ? canGrow(x, memory, maximum) : true;
+  if (!grows) {
+    const pages = memory.buffer.byteLength / PAGE_SIZE;
+    const why = grows === false ? `${pages} pages, its maximum` : `memory.grow failed at ${pages} pages`;
+    throw new LoadError(`${url} is the wee_alloc build, which only uses pages it grows itself, and this memory cannot grow (${why}): every malloc would return 0. Use the default build (dist/linalloc.wasm) for fixed memories.`, 'WEE_FIXED_MEMORY', { url });
   }
+}
+
+/**
+ * Whether the wee_alloc build (exports `x`) can grow `memory`: false when
+ * the maximum is known (ours, or the engine's `memory.type()`) and reached;
+ * else tried with one allocation, freed again (it grows the memory by pages
+ * wee_alloc keeps): null when that failed.
+ */
+function canGrow(x, memory, maximum) {
+  const max = maximum ?? (typeof memory.type === 'function' ? memory.type().maximum : undefined);
+  if (max !== undefined) return max * PAGE_SIZE > memory.buffer.byteLength;
+  const p = x.malloc(1) >>> 0;
+  if (p === 0) return null;
+  x.free(p);
+  return true;
 }
 
 /** End of a fixed-layout module's static region (data and stack), or 0. */

@@ -1,7 +1,7 @@
 // WebAssembly memories: the page constants, creating a memory within what the
 // engine will reserve, and the error that explains a memory that is full.
 
-import { MemoryError, OutOfMemoryError, warn } from './errors.js';
+import { MemoryError, OutOfMemoryError, coded, warn } from './errors.js';
 import { readOwnerTag } from './wasm-info.js';
 
 /** Bytes in one WebAssembly page. */
@@ -22,6 +22,7 @@ let warnedMaximum = false;
 export function createMemory(initial, maximum = MAX_PAGES, shared = false) {
   checkPages('initial', initial);
   checkPages('maximum', maximum);
+  if (shared && !sharedMemoryWorks()) throw notIsolated();
   if (maximum < initial) {
     throw new MemoryError(`maximum (${maximum} pages) is below initial (${initial} pages); pass a maximum of at least ${initial}.`, 'BAD_LIMITS', { initial, maximum });
   }
@@ -34,9 +35,7 @@ export function createMemory(initial, maximum = MAX_PAGES, shared = false) {
       }
       return { memory, maximum: max };
     } catch (e) {
-      if (shared && typeof SharedArrayBuffer !== 'function') {
-        throw new MemoryError('this page cannot create a shared memory: SharedArrayBuffer is not available. Browsers need cross-origin isolation: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp.', 'NOT_ISOLATED', { cause: e });
-      }
+      if (shared && typeof SharedArrayBuffer !== 'function') throw notIsolated(e);
       if (max === initial) {
         throw new MemoryError(`the engine refused a memory of ${initial} pages (${e.message}). Use a smaller initial size.`, 'MEMORY_REFUSED', { initial, maximum, cause: e });
       }
@@ -44,10 +43,28 @@ export function createMemory(initial, maximum = MAX_PAGES, shared = false) {
   }
 }
 
+/**
+ * False where a shared memory cannot be shared with workers: a browser page
+ * (or worker) that is not cross-origin isolated. Chromium still creates a
+ * shared WebAssembly.Memory there, but it cannot be posted to a worker.
+ */
+export const sharedMemoryWorks = () => typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated !== false;
+
+/** The MemoryError (`NOT_ISOLATED`) for a shared memory where it cannot be shared. */
+export function notIsolated(cause) {
+  return new MemoryError(
+    'this page cannot share memory with workers: it is not cross-origin isolated (crossOriginIsolated is false, SharedArrayBuffer unavailable). ' +
+      'Serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (make serve does), ' +
+      'or load without { shared: true } for one thread.',
+    'NOT_ISOLATED',
+    cause ? { cause } : {},
+  );
+}
+
 /** A RangeError unless `n` is a valid number of pages. */
 export function checkPages(what, n) {
   if (!Number.isInteger(n) || n < 0 || n > MAX_PAGES) {
-    throw new RangeError(`linalloc: ${what} must be a whole number of 64 KiB pages between 0 and ${MAX_PAGES}, got ${n}`);
+    throw coded(new RangeError(`linalloc: ${what} must be a whole number of 64 KiB pages between 0 and ${MAX_PAGES}, got ${n}`), 'BAD_PAGES');
   }
 }
 

@@ -1,15 +1,15 @@
-// ID/X/Y records: the `Record` wrapper around a record in wasm memory (the
+// ID/X/Y records: the `RecordView` wrapper around a record in wasm memory (the
 // layout of src/record.rs: u32 id at 0, f64 x at 8, f64 y at 16), and
 // wrapping an existing record pointer after checking it.
 
-import { UseAfterFreeError, badPtr } from './errors.js';
+import { LinallocError, UseAfterFreeError, badField, badPtr, badSize } from './errors.js';
 import { INTERNAL } from './internal.js';
 
 /** Bytes of one record. */
 export const RECORD_SIZE = 24;
 
 /** An ID/X/Y record in wasm memory; fields read through fresh views. */
-export class Record {
+export class RecordView {
   #heap;
   #ptr;
 
@@ -34,6 +34,7 @@ export class Record {
     return this.#heap.u32[this.#p() >>> 2];
   }
   set id(v) {
+    if (v >>> 0 !== v) throw badSize('record id', v, 'a number');
     this.#heap.u32[this.#p() >>> 2] = v;
   }
   /** f64 at offset 8. */
@@ -41,6 +42,7 @@ export class Record {
     return this.#heap.f64[(this.#p() >>> 3) + 1];
   }
   set x(v) {
+    if (typeof v !== 'number') throw badField('x', v);
     this.#heap.f64[(this.#p() >>> 3) + 1] = v;
   }
   /** f64 at offset 16. */
@@ -48,6 +50,7 @@ export class Record {
     return this.#heap.f64[(this.#p() >>> 3) + 2];
   }
   set y(v) {
+    if (typeof v !== 'number') throw badField('y', v);
     this.#heap.f64[(this.#p() >>> 3) + 2] = v;
   }
   /** `{ ptr, id, x, y }` */
@@ -59,16 +62,20 @@ export class Record {
     const p = this.#p();
     this.#ptr = 0;
     this.#heap[INTERNAL].forget(p);
-    this.#heap.exports.deleteRecord(p);
+    this.#heap[INTERNAL].call('deleteRecord', p);
   }
 }
 
-/** A Record for `ptr` in `heap`; a RangeError unless `ptr` is a live block of at least 24 bytes. */
+/** A Record for `ptr` in `heap`; a LinallocError (`NOT_A_RECORD`) unless `ptr` is a live block of at least 24 bytes. */
 export function recordAt(heap, ptr) {
-  if (ptr >>> 0 !== ptr || ptr === 0) throw badPtr(ptr);
-  const size = heap.blockSize(ptr);
+  if (ptr >>> 0 !== ptr) throw badPtr(ptr);
+  const size = ptr === 0 ? null : heap.blockSize(ptr);
   if (size === null || size < RECORD_SIZE) {
-    throw new RangeError(`linalloc: ${ptr} is not a record: ${size === null ? 'not the start of a live block (freed, or not from this heap)' : `a live block of only ${size} bytes`}; records come from heap.createRecord() or the createRecord export.`);
+    const what = size === null ? 'not the start of a live block (null, freed, or not from this heap)' : `a live block of only ${size} bytes`;
+    throw new LinallocError(`${ptr} is not a record: ${what}; records come from heap.createRecord() or the createRecord export.`, 'NOT_A_RECORD', { ptr });
   }
-  return new Record(heap, ptr);
+  return new RecordView(heap, ptr);
 }
+
+/** @deprecated The old name of `RecordView`; importing it shadows TypeScript's `Record<K, V>`. */
+export { RecordView as Record };

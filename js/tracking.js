@@ -2,6 +2,8 @@
 // through it with their allocation sites, and (checked build) the sites of
 // recent frees, so a double free can say where the block came from.
 
+import { userStack } from './errors.js';
+
 /** Frees remembered for the checked build's double-free messages. */
 const FREED_SITES = 4096;
 
@@ -39,6 +41,6 @@ export class Tracker {
 
   /** Live blocks `[{ ptr, size, stack }]`, by address. */
   blocks() {
-    return [...this.live].map(([ptr, b]) => ({ ptr, size: b.size, get stack() { return b.site.stack; } })).sort((a, b) => a.ptr - b.ptr);
+    return [...this.live].map(([ptr, b]) => ({ ptr, size: b.size, get stack() { return userStack(b.site); } })).sort((a, b) => a.ptr - b.ptr);
   }
 }

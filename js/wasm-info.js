@@ -127,13 +127,23 @@ function readMemInfo(r) {
   return { memorySize: r.u32(), memoryAlign: r.u32(), tableSize: r.u32(), tableAlign: r.u32() };
 }
 
+/** dylink.0's import info: adds `module.name` of every weak undefined symbol to `weak`. */
+function readImportInfo(r, weak) {
+  for (let n = r.u32(); n > 0; n--) {
+    const module = r.name();
+    const name = r.name();
+    if (r.u32() & 1) weak.add(`${module}.${name}`); // WASM_SYMBOL_BINDING_WEAK
+  }
+}
+
 /**
  * What the linker needs to know about a module, read from its bytes:
  * `{ importedGlobals, globals: [{ type, mutable, init }], exports: Map(name -> { kind, index }),
- *    data: [{ offset, global, size }], memory: limits|null, dylink: memInfo|null }`.
+ *    data: [{ offset, global, size }], memory: limits|null, dylink: memInfo|null,
+ *    weakImports: Set('module.name') (dylink.0's weak undefined symbols) }`.
  */
 export function moduleLayout(bytes) {
-  const out = { importedGlobals: 0, importedFunctions: 0, types: [], functions: [], globals: [], exports: new Map(), data: [], memory: null, dylink: null };
+  const out = { importedGlobals: 0, importedFunctions: 0, types: [], functions: [], globals: [], exports: new Map(), data: [], memory: null, dylink: null, weakImports: new Set() };
   for (const s of sections(bytes)) {
     const r = new Reader(bytes, s.start, s.end);
     if (s.id === 0) {
@@ -144,6 +154,7 @@ export function moduleLayout(bytes) {
           const size = r.u32();
           const end = r.pos + size;
           if (type === 1) out.dylink = readMemInfo(r);
+          else if (type === 4) readImportInfo(r, out.weakImports);
           r.pos = end;
         }
       } else if (name === 'dylink') {

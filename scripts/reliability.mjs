@@ -24,7 +24,7 @@ const FIGURES = {
   'Long random-overrun fuzz': ['overrun-long', (f) => `\`make fuzz SECONDS=${f.seconds}\`, seed ${f.seed}: ${n(f.trials)} trials, no failure; ${n(f.normal)} ran normally; trials that met each error: ${counts(f.byCode)}.`],
   'Out of memory': ['out-of-memory', (f) => f.oom?.length && `${f.oom.length} scenarios (every backend and the checked build at maxima of ${[...new Set(f.oom.map((o) => o.maximum))].join(', ')} pages): \`malloc\` returns 0 and is counted, \`realloc\` failure leaves the block intact, \`calloc(0x10000, 0x10000)\` and \`malloc(0xFFFFFFF8)\` return 0. Freed space fits the same sizes again: ${f.oom.map((o) => `${o.backend}@${o.maximum}: ${o.refitted}/${o.blocks}`).join(', ')}.`],
   'The whole 4 GiB': ['four-gib', (f) => f.fourGiB?.length && `${f.fourGiB.map((g) => `${g.backend}: ${g.blocks} blocks up to 0x${g.topAddress.toString(16)}, a record at 0x${g.recordAt.toString(16)}`).join('; ')}.`],
-  'Hostile input to the loader': ['hostile-input', (f) => f.hostile?.cases && `${f.hostile.cases} random, truncated and bit-flipped modules: ${counts(f.hostile.outcomes)}; never an uncaught engine error from \`load()\`. API misuse: ${f.misuse} kinds of bad arguments, each a TypeError/RangeError with nothing allocated or freed.`],
+  'Hostile input to the loader': ['hostile-input', (f) => f.hostile?.cases && `${f.hostile.cases} random, truncated and bit-flipped modules: ${counts(f.hostile.outcomes)}; never an uncaught engine error from \`load()\`. API misuse: ${f.misuse} kinds of bad arguments and pointers, each a TypeError/RangeError or InvalidFreeError with a code, nothing allocated or freed.`],
 };
 
 // the lines already in the document, by key

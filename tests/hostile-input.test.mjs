@@ -1,6 +1,8 @@
 // Hostile input to the loader: random, truncated and bit-flipped modules end
-// in a Heap or a LinallocError, never an engine error; API misuse is a
-// TypeError/RangeError that allocates or frees nothing. Records
+// in a Heap or a LinallocError, never an engine error (a trap when used is
+// the loader's HeapCorruptionError); API misuse is a TypeError/RangeError
+// (bad arguments) or an InvalidFreeError (bad pointers), with a code, that
+// allocates or frees nothing. Records
 // figures.hostile and figures.misuse (test-output/reliability/hostile-input.json)
 // for docs/RELIABILITY.md. Out of memory and the whole 4 GiB have their own
 // suites (out-of-memory.test.mjs, four-gib.test.mjs).
@@ -8,7 +10,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { load } from '../js/linalloc.js';
+import { load, InvalidFreeError } from '../js/linalloc.js';
 import { DIST, Rng } from './helpers/support.mjs';
 import { report } from './helpers/report.mjs';
 
@@ -29,7 +31,8 @@ import(workerData.loader).then(async ({ load, LinallocError }) => {
       try {
         r = heap.malloc(16) > 0 ? 'loaded, works' : 'loaded, malloc returns 0';
       } catch (e) {
-        r = e instanceof WebAssembly.RuntimeError ? 'loaded, traps when used' : 'threw ' + e.name + ': ' + e.message;
+        // a trap comes out as the loader's HeapCorruptionError, never raw
+        r = e.code === 'HEAP_FAILED' ? 'loaded, traps when used' : 'threw ' + e.name + ': ' + e.message;
       }
     } catch (e) {
       r = e instanceof LinallocError ? e.name : 'load() let an engine error through: ' + e.name + ': ' + e.message;
@@ -96,18 +99,22 @@ describe('hostile input to the loader', () => {
     figures.hostile = { cases: cases.length, outcomes: counts };
   });
 
-  test('API misuse is a TypeError/RangeError and allocates or frees nothing', async () => {
+  test('API misuse is a TypeError/RangeError (bad arguments) or an InvalidFreeError (bad pointers), with a code, and allocates or frees nothing', async () => {
     const heap = await load(DIST + 'linalloc.wasm');
     const keep = heap.malloc(32);
     const before = heap.stats();
     const misuse = [
       () => heap.malloc(-1), () => heap.malloc(1.5), () => heap.malloc('8'), () => heap.malloc(NaN), () => heap.malloc(2 ** 32),
-      () => heap.calloc(2 ** 32, 1), () => heap.realloc(keep, -5), () => heap.alignedAlloc(8, 1e20), () => heap.free(keep + 0.5),
-      () => heap.free(-keep), () => heap.free(keep + 4), () => heap.readBytes(keep, 2 ** 40), () => heap.createRecord(-1, 0, 0),
+      () => heap.calloc(2 ** 32, 1), () => heap.realloc(keep, -5), () => heap.alignedAlloc(8, 1e20), () => heap.readBytes(keep, 2 ** 40),
+      () => heap.createRecord(-1, 0, 0), () => heap.createRecord(1, 'a', 0), () => heap.createRecord(1, 0, {}), () => heap.malloc(undefined),
     ];
-    for (const m of misuse) assert.throws(m, (e) => (e instanceof TypeError || e instanceof RangeError) && /linalloc: .*(must be|not a block|outside)/.test(e.message));
+    for (const m of misuse) {
+      assert.throws(m, (e) => (e instanceof TypeError || e instanceof RangeError) && /^BAD_[A-Z]+$/.test(e.code) && /linalloc: .*(must be|outside)/.test(e.message) && !/undefined undefined/.test(e.message));
+    }
+    const badFrees = [() => heap.free(keep + 0.5), () => heap.free(-keep), () => heap.free(keep + 4), () => heap.realloc(keep + 4, 8), () => heap.free(2 ** 32)];
+    for (const m of badFrees) assert.throws(m, (e) => e instanceof InvalidFreeError && e.code === 'INVALID_FREE' && /not a block of this heap/.test(e.message));
     assert.deepEqual({ ...heap.stats(), invalidFrees: 0 }, { ...before, invalidFrees: 0 });
-    figures.misuse = misuse.length;
+    figures.misuse = misuse.length + badFrees.length;
   });
 
   test('realloc(p, 0) of a freed or stray pointer throws as free does (it was a silent 0)', async () => {
@@ -116,7 +123,7 @@ describe('hostile input to the loader', () => {
     assert.equal(heap.realloc(p, 0), 0, 'realloc(p, 0) frees p');
     assert.equal(heap.stats().liveAllocations, 0);
     assert.throws(() => heap.realloc(p, 0), (e) => e.code === 'DOUBLE_FREE');
-    assert.throws(() => heap.realloc(p + 4, 0), (e) => e instanceof RangeError && /not a block/.test(e.message));
+    assert.throws(() => heap.realloc(p + 4, 0), (e) => e instanceof InvalidFreeError && e.code === 'INVALID_FREE' && /not a block/.test(e.message));
     const z = heap.realloc(0, 0);
     assert.notEqual(z, 0, 'realloc(0, 0) is malloc(0): a unique block');
     heap.free(z);

@@ -16,6 +16,8 @@ const PING = ROOT + 'build/tests/fixtures/ping.wasm';
 const PONG = ROOT + 'build/tests/fixtures/pong.wasm';
 const GOT_DATA = ROOT + 'build/tests/fixtures/got_data.wasm';
 const GOT_USER = ROOT + 'build/tests/fixtures/got_user.wasm';
+const GOT_WEAK = ROOT + 'build/tests/fixtures/got_weak.wasm';
+const GOT_HOOK = ROOT + 'build/tests/fixtures/got_hook.wasm';
 
 const checksum = (u8, start, end) => {
   let h = 2166136261;
@@ -122,6 +124,28 @@ describe('side modules with GOT entries', () => {
       const data = heap.regions.find((r) => r.module === 'gotData');
       const addr = data.start + instances.gotData.exports.shared_counter.value;
       assert.equal(heap.dataView.getInt32(addr, true), 42, 'the variable lives in the data block linalloc allocated');
+    });
+  }
+});
+
+describe('weak undefined symbols of side modules', () => {
+  test('alone, a weak function and a weak variable bind to null (0, the null table slot); a call to the function is named', async () => {
+    const { instances } = await linkModules({ weak: GOT_WEAK });
+    const x = instances.weak.exports;
+    assert.equal(x.has_hook(), 0, 'the weak function\'s address is 0');
+    assert.equal(x.has_data(), 0, 'the weak variable\'s address is 0');
+    assert.equal(x.run(5), 5);
+    assert.throws(() => x.call_unchecked(1), (e) => e instanceof LinkError && e.code === 'WEAK_UNDEFINED' && /optional_hook/.test(e.message));
+  });
+
+  for (const order of [{ weak: GOT_WEAK, hook: GOT_HOOK }, { hook: GOT_HOOK, weak: GOT_WEAK }]) {
+    test(`with a module defining them, they bind to its definitions (order ${Object.keys(order).join(', ')})`, async () => {
+      const { instances } = await linkModules(order);
+      const x = instances.weak.exports;
+      assert.equal(x.has_hook(), 1);
+      assert.equal(x.has_data(), 1);
+      assert.equal(x.run(5), 5 + 50 + 1000);
+      assert.equal(x.call_unchecked(2), 20);
     });
   }
 });

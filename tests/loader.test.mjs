@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
-  load, Heap, Record, LinallocError, LoadError, LinkError, MemoryError, OutOfMemoryError, UseAfterFreeError, PAGE_SIZE,
+  load, Heap, Record, LinallocError, LoadError, LinkError, MemoryError, OutOfMemoryError, UseAfterFreeError, InvalidFreeError, PAGE_SIZE,
 } from '../js/linalloc.js';
 import { serve } from '../scripts/serve.mjs';
 import { DIST } from './helpers/support.mjs';
@@ -186,7 +186,7 @@ describe('errors', () => {
     const before = heap.stats();
     for (const v of [-1, 1.5, NaN, 2 ** 32, Infinity]) assert.throws(() => heap.malloc(v), (e) => e instanceof RangeError && /whole number from 0 to 4294967295/.test(e.message));
     for (const v of ['8', null, undefined, {}]) assert.throws(() => heap.malloc(v), (e) => e instanceof TypeError && /must be a number/.test(e.message));
-    assert.throws(() => heap.free(-8), RangeError);
+    assert.throws(() => heap.free(-8), (e) => e instanceof InvalidFreeError && e.code === 'INVALID_FREE' && /ptr >>> 0/.test(e.message), 'a negative pointer is no block');
     assert.throws(() => heap.calloc(1, -1), RangeError);
     assert.throws(() => heap.realloc(0, 0.5), RangeError);
     assert.throws(() => heap.alignedAlloc('16', 8), TypeError);
@@ -304,10 +304,10 @@ describe('Heap', () => {
     r.free();
     assert.deepEqual(heap.liveBlocks().map((b) => b.ptr), [s]);
     const st = heap.stats();
-    assert.deepEqual(Object.keys(st).sort(), ['failedAllocations', 'heapBytes', 'inUseBytes', 'invalidFrees', 'liveAllocations', 'memoryBytes', 'pages', 'peakInUseBytes', 'totalAllocations']);
+    assert.deepEqual(Object.keys(st).sort(), ['corruptions', 'failedAllocations', 'heapBytes', 'inUseBytes', 'invalidFrees', 'liveAllocations', 'memoryBytes', 'pages', 'peakInUseBytes', 'totalAllocations']);
     assert.equal(st.inUseBytes, 4);
     assert.equal(st.memoryBytes, st.pages * PAGE_SIZE);
     heap.tracking = false;
-    assert.deepEqual(heap.liveBlocks(), []);
+    assert.throws(() => heap.liveBlocks(), (e) => e instanceof LinallocError && e.code === 'NOT_TRACKING' && /track: true/.test(e.message), 'no silent [] without tracking');
   });
 });

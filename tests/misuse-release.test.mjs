@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BACKENDS, DIST, Rng, compiled, instantiate } from './helpers/support.mjs';
+import { BACKENDS, DIST, compiled, instantiate } from './helpers/support.mjs';
+import { danglingRuns } from './helpers/dangling-fuzz.mjs';
+import { report } from './helpers/report.mjs';
 
 const RELEASE = { ...BACKENDS, bump: 'linalloc-bump.wasm' };
 const PAGE = 65536;
@@ -54,87 +56,22 @@ for (const [name, file] of [...Object.entries(RELEASE), ['mt', 'linalloc-mt.wasm
   });
 }
 
-/**
- * A random program with single writes through dangling pointers (a word of
- * zero, a small number, random bits or another block's address, written
- * into a block freed earlier). Every pointer returned must lie in the
- * memory above the heap start and clear of every live block. Returns the
- * counts: calls, writes, traps, pointers outside the heap, overlaps.
- */
-function danglingWrites(file, seed, { ops = 3000, shared = false } = {}) {
-  const h = shared ? instantiateShared(2, 256) : instantiate(file, { initial: 2, maximum: 256 });
-  const r = new Rng(seed);
-  const live = new Map(); // ptr -> size
-  const freed = [];
-  const out = { writes: 0, traps: 0, outside: 0, overlaps: 0, corruptions: 0 };
-  let floor = 0;
-  const look = (p, n) => {
-    if (p === 0) return;
-    const end = h.memory.buffer.byteLength;
-    if (p < floor || p + n > end) out.outside++;
-    for (const [q, m] of live) if (p < q + Math.max(m, 1) && q < p + Math.max(n, 1)) out.overlaps++;
-  };
-  try {
-    for (let op = 0; op < ops; op++) {
-      const what = r.below(40);
-      if (what < 18 || live.size === 0) {
-        const n = [0, 8, 16, 24, 24, 40, 100, 250, 1000, 5000][r.below(10)] + r.below(9);
-        const p = what === 0 ? h.x.aligned_alloc(16 << r.below(5), n) >>> 0 : h.malloc(n);
-        if (floor === 0) floor = new DataView(h.memory.buffer).getUint32(520, true); // the owner tag's state address
-        look(p, n);
-        if (p) live.set(p, n);
-      } else if (what < 32) {
-        const ps = [...live.keys()];
-        const p = ps[r.below(ps.length)];
-        freed.push([p, live.get(p)]);
-        if (freed.length > 64) freed.shift();
-        live.delete(p);
-        h.x.free(p);
-      } else if (what < 35) {
-        const ps = [...live.keys()];
-        const p = ps[r.below(ps.length)];
-        const m = [8, 24, 100, 3000][r.below(4)] + r.below(9);
-        const q = h.x.realloc(p, m) >>> 0;
-        if (q) {
-          live.delete(p);
-          look(q, m);
-          live.set(q, m);
-        }
-      } else if (freed.length) {
-        const [p, n] = freed[r.below(freed.length)];
-        if (n >= 4) {
-          const at = p + 4 * r.below(n >> 2);
-          const others = [...live.keys(), ...freed.map((f) => f[0])];
-          const other = others[r.below(others.length)] ?? 0;
-          const v = [0, r.below(64), r.next(), other - 8, other + 8 * r.below(8), 512][r.below(6)];
-          new DataView(h.memory.buffer).setUint32(at, v >>> 0, true);
-          out.writes++;
-        }
-      }
-    }
-    out.corruptions = h.x.stats_corruptions() >>> 0;
-  } catch (e) {
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    out.traps++;
-  }
-  return out;
-}
-
 // The default and threads builds (and the arena, which keeps no links in
 // freed memory) never hand out memory twice or outside the heap, and never
 // trap, whatever one dangling write did. The builds over dlmalloc, talc and
 // wee_alloc follow those crates' own free lists, which linalloc does not
 // check (their figures are reported, not asserted: docs/RELIABILITY.md).
-for (const [name, file, shared] of [['lin', RELEASE.lin, false], ['mt', 'linalloc-mt.wasm', true], ['bump', RELEASE.bump, false]]) {
-  test(`${name}: writes through dangling pointers never hand out memory outside the heap or twice, never trap`, () => {
-    const sum = { writes: 0, traps: 0, outside: 0, overlaps: 0, corruptions: 0 };
-    for (let seed = 1; seed <= 40; seed++) {
-      const o = danglingWrites(file, seed * 0x9e3779b1, { shared });
-      for (const k of Object.keys(sum)) sum[k] += o[k];
-      assert.deepEqual([o.traps, o.outside, o.overlaps], [0, 0, 0], `seed ${seed * 0x9e3779b1 >>> 0}: ${JSON.stringify(o)}`);
-    }
+const figures = {};
+for (const [name, file] of [['lin', RELEASE.lin], ['mt', 'linalloc-mt.wasm'], ['bump', RELEASE.bump]]) {
+  test(`${name}: writes through dangling pointers never hand out memory outside the heap or twice, never trap or hang`, async () => {
+    // at least 40 programs (4 s), each watched for hangs
+    const sum = await danglingRuns(file, { seed: 0x5eed, seconds: 4, limit: 20 });
+    assert.ok(sum.runs >= 40, `only ${sum.runs} programs`);
+    assert.deepEqual([sum.traps, sum.outside, sum.overlaps, sum.hangs], [0, 0, 0, 0], JSON.stringify(sum));
     assert.ok(sum.writes > 1000, `only ${sum.writes} dangling writes`);
     if (name !== 'bump') assert.ok(sum.corruptions > 0, 'no damaged link was ever found: the writes missed the links');
+    figures[name] = sum;
+    report('dangling', figures);
   });
 }
 

@@ -1,15 +1,25 @@
 // The records demo app: a form, a table, an X/Y plot, heap stats and a
 // heap map, all over records allocated in wasm memory through the loader.
+// No `track: true`: it keeps an allocation stack per block, which makes
+// createRecord many times slower, and the page knows its records anyway.
 import { load, LinallocError, PAGE_SIZE } from '../../js/linalloc.js';
+import { drawAxes, niceTicks } from './axes.js';
 
 const $ = (id) => document.getElementById(id);
-const heap = await load(undefined, { track: true });
-const records = []; // Record objects, in creation order
+const heap = await load();
+const records = []; // RecordView objects, in creation order
 const TABLE_ROWS = 200;
+const RECORD_SIZE = 24; // bytes of one record (u32 id, f64 x, f64 y)
 
 function showError(e) {
   $('error').hidden = false;
   $('error').textContent = e instanceof LinallocError ? `${e.name}: ${e.message}` : String(e);
+}
+
+// an action that succeeded: an older error no longer applies
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
 }
 
 function add(id, x, y) {
@@ -36,17 +46,18 @@ function renderStats() {
     ['failed allocations', s.failedAllocations],
     ['in use', `${s.inUseBytes.toLocaleString('en')} B`],
     ['peak in use', `${s.peakInUseBytes.toLocaleString('en')} B`],
-    ['heap (grown)', `${s.heapBytes.toLocaleString('en')} B`],
+    ['heap (managed)', `${s.heapBytes.toLocaleString('en')} B`],
     ['memory', `${s.pages} pages (${s.memoryBytes.toLocaleString('en')} B)`],
   ];
   $('stats').innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd data-stat="${k}">${v}</dd>`).join('');
 }
 
+// The scatter plot inside axes with ticks; the margins hold the labels.
+const PLOT_MARGIN = { left: 46, right: 12, top: 10, bottom: 30 };
 function renderPlot() {
   const c = $('plot');
   const g = c.getContext('2d');
   g.clearRect(0, 0, c.width, c.height);
-  if (!records.length) return;
   const f64 = heap.f64; // one fresh view for the whole loop
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const r of records) {
@@ -54,43 +65,57 @@ function renderPlot() {
     x0 = Math.min(x0, f64[i]); x1 = Math.max(x1, f64[i]);
     y0 = Math.min(y0, f64[i + 1]); y1 = Math.max(y1, f64[i + 1]);
   }
-  const sx = (c.width - 20) / (x1 - x0 || 1);
-  const sy = (c.height - 20) / (y1 - y0 || 1);
+  if (!records.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
+  const xs = niceTicks(x0, x1);
+  const ys = niceTicks(y0, y1);
+  const box = { x: PLOT_MARGIN.left, y: PLOT_MARGIN.top, w: c.width - PLOT_MARGIN.left - PLOT_MARGIN.right, h: c.height - PLOT_MARGIN.top - PLOT_MARGIN.bottom };
+  drawAxes(g, box, xs, ys);
+  c.dataset.xTicks = xs.labels.join(' ');
+  c.dataset.yTicks = ys.labels.join(' ');
+  const sx = box.w / (xs.max - xs.min);
+  const sy = box.h / (ys.max - ys.min);
   g.fillStyle = records.length > 5000 ? '#2563eb55' : '#2563eb';
   const dot = records.length > 5000 ? 1.5 : 5;
   for (const r of records) {
     const i = (r.ptr + 8) / 8;
-    g.fillRect(10 + (f64[i] - x0) * sx - dot / 2, c.height - 10 - (f64[i + 1] - y0) * sy - dot / 2, dot, dot);
+    g.fillRect(box.x + (f64[i] - xs.min) * sx - dot / 2, box.y + box.h - (f64[i + 1] - ys.min) * sy - dot / 2, dot, dot);
   }
 }
 
-// One strip per 64 KiB page: live blocks (from the loader's tracking) in
-// blue over the heap's free space in grey; pages the heap did not grow
-// (the stack, static data, pages present before it started) in amber.
+// One strip per 64 KiB page, painted by address: the heap in grey from
+// `heap.heapStart` (its own state, then its blocks) to the memory's end,
+// the page's records in blue over it, what lies below (the stack, static
+// data) in amber: page 0 is mostly heap. (Nothing else grows this memory,
+// so every page above heapStart is the heap's.)
+const COLORS = { other: '#f59e0b', free: '#cbd5e1', used: '#2563eb' };
 function renderHeapMap() {
   const c = $('heapmap');
   const pages = heap.memory.buffer.byteLength / PAGE_SIZE;
-  const firstHeapPage = pages - heap.stats().heapBytes / PAGE_SIZE;
+  const end = heap.memory.buffer.byteLength;
+  const start = heap.heapStart ?? end;
   const strip = pages > 64 ? 3 : 8;
   c.height = pages * (strip + 1) + 1;
   const g = c.getContext('2d');
   const perPx = PAGE_SIZE / c.width;
-  for (let p = 0; p < pages; p++) {
-    g.fillStyle = p < firstHeapPage ? '#f59e0b' : '#cbd5e1';
-    g.fillRect(0, p * (strip + 1) + 1, c.width, strip);
-  }
-  g.fillStyle = '#2563eb';
-  for (const { ptr, size } of heap.liveBlocks()) {
-    for (let a = ptr, end = ptr + Math.max(size, 1); a < end; ) {
+  // paints [from, to) page by page, a pixel at least
+  const paint = (from, to) => {
+    for (let a = from; a < to; ) {
       const page = Math.floor(a / PAGE_SIZE);
-      const stop = Math.min(end, (page + 1) * PAGE_SIZE);
-      const x = (a % PAGE_SIZE) / perPx;
-      g.fillRect(x, page * (strip + 1) + 1, Math.max(1, (stop - a) / perPx), strip);
+      const stop = Math.min(to, (page + 1) * PAGE_SIZE);
+      g.fillRect((a % PAGE_SIZE) / perPx, page * (strip + 1) + 1, Math.max(1, (stop - a) / perPx), strip);
       a = stop;
     }
-  }
+  };
+  g.fillStyle = COLORS.other;
+  paint(0, pages * PAGE_SIZE);
+  g.fillStyle = COLORS.free;
+  paint(start, end);
+  g.fillStyle = COLORS.used;
+  for (const r of records) paint(r.ptr, r.ptr + RECORD_SIZE);
   c.dataset.pages = String(pages);
-  c.dataset.blocks = String(heap.liveBlocks().length);
+  c.dataset.blocks = String(records.length);
+  c.dataset.heapStart = String(start);
+  c.dataset.heapEnd = String(end);
 }
 
 function render() {
@@ -106,6 +131,7 @@ $('add').addEventListener('submit', (ev) => {
   try {
     add(Number(f.get('id')), Number(f.get('x')), Number(f.get('y')));
     ev.target.elements.id.value = Number(f.get('id')) + 1;
+    clearError();
   } catch (e) {
     showError(e);
   }
@@ -115,10 +141,15 @@ $('add').addEventListener('submit', (ev) => {
 $('bulk').addEventListener('click', () => {
   try {
     const base = records.length;
+    const t0 = performance.now();
     for (let i = 0; i < 100_000; i++) {
       const t = (base + i) * 0.001;
       add(base + i, Math.cos(t * 7) * (1 + t) + Math.random(), Math.sin(t * 5) * (1 + t) + Math.random());
     }
+    const ms = performance.now() - t0;
+    $('timing').textContent = `100 000 createRecord calls in ${ms.toFixed(0)} ms`;
+    $('timing').dataset.ms = ms.toFixed(1);
+    clearError();
   } catch (e) {
     showError(e);
   }
@@ -128,6 +159,7 @@ $('bulk').addEventListener('click', () => {
 $('clear').addEventListener('click', () => {
   for (const r of records) r.free();
   records.length = 0;
+  clearError();
   render();
 });
 
@@ -136,6 +168,7 @@ $('rows').addEventListener('click', (ev) => {
   if (!ptr) return;
   const i = records.findIndex((r) => r.ptr === ptr);
   if (i >= 0) records.splice(i, 1)[0].free();
+  clearError();
   render();
 });
 
