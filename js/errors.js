@@ -154,27 +154,46 @@ export function doubleFree(ptr) {
 // ---------------------------------------------------------------- a heap that trapped
 
 /**
+ * Whether `e`, thrown out of a heap call, stopped the call half-way: a trap,
+ * or the engine's stack overflow (a RangeError thrown from inside wasm when
+ * a deep recursion calls the heap: the heap may be half-updated, and the
+ * threads build's lock stays held; found by an adversarial run).
+ */
+export const stoppedMidCall = (e) => e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(e.message));
+
+/**
  * The HeapCorruptionError (`HEAP_FAILED`) for `cause`, a trap
  * (WebAssembly.RuntimeError) out of a heap call; any other error is returned
  * as is. On a shared memory the heap is marked failed in memory, so the
  * other threads' calls stop too (they trap, finding the mark).
  */
-export function heapFailure(cause, memory, shared) {
-  if (!(cause instanceof WebAssembly.RuntimeError)) return cause;
-  let other = false;
-  if (shared) {
-    const words = new Int32Array(memory.buffer, 0, (LOCK.address >> 2) + 1);
-    other = Atomics.exchange(words, LOCK.address >> 2, LOCK.failed) === LOCK.failed;
-  }
+export function heapFailure(cause, memory, shared, other = shared && markFailed(memory)) {
+  if (!stoppedMidCall(cause)) return cause;
   const what = other
     ? 'another thread found this heap\'s memory damaged and marked the heap failed, so this call stopped'
-    : `a heap call trapped (${cause.message}): the heap's memory is damaged, probably by a write through a dangling pointer (after free) or past the end of a block`;
+    : cause instanceof RangeError
+      ? `a heap call ran out of stack half-way (${cause.message}: a deep recursion around a heap call), so the heap may be half-updated`
+      : `a heap call trapped (${cause.message}): the heap's memory is damaged, probably by a write through a dangling pointer (after free) or past the end of a block`;
   return new HeapCorruptionError(
     `${what}. The heap can no longer be used${shared ? ' by any thread' : ''}: its blocks may overlap or lie outside it. ` +
       'Reload (a new memory and load()); to find the bad write, run the program on the checked build (load(undefined, { checked: true })).',
     'HEAP_FAILED',
     { cause, otherThread: other },
   );
+}
+
+/**
+ * Marks the heap of the shared `memory` failed (its lock word), so every
+ * thread's next heap call traps: true when another thread marked it first.
+ */
+export function markFailed(memory) {
+  const words = new Int32Array(memory.buffer, 0, (LOCK.address >> 2) + 1);
+  return Atomics.exchange(words, LOCK.address >> 2, LOCK.failed) === LOCK.failed;
+}
+
+/** What a heap's calls do once it has failed and its error could not be made yet (no stack left): throw. */
+export function failedCall() {
+  throw new HeapCorruptionError('this heap failed earlier (a heap call stopped half-way: a trap, or the stack ran out) and can no longer be used. Reload (a new memory and load()).', 'HEAP_FAILED');
 }
 
 /** Exports like `exports` whose every function throws a HeapCorruptionError saying the heap failed earlier with `first`. */

@@ -8,9 +8,9 @@
 // heap's memory was damaged) becomes a HeapCorruptionError, and from then on
 // every call throws one without entering the module (`#fail`).
 
-import { readStats } from './abi.js';
+import { LOCK, readStats } from './abi.js';
 import { checkedExports, isCheckedBuild, takeFault } from './checked.js';
-import { LinallocError, badField, badPtr, badSize, doubleFree, failedExports, heapFailure, notABlock } from './errors.js';
+import { LinallocError, badField, badPtr, badSize, doubleFree, failedExports, failedCall, heapFailure, notABlock, stoppedMidCall } from './errors.js';
 import { readArray, readBytes, readString, writeArray, writeBytes, writeString } from './heap-data.js';
 import { INTERNAL } from './internal.js';
 import { PAGE_SIZE, outOfMemory } from './memory.js';
@@ -24,6 +24,14 @@ import { readOwnerTag } from './wasm-info.js';
  * A loaded allocator: its exports, its memory, fresh views and helpers.
  * Pointers are unsigned numbers, so addresses above 2 GiB are positive.
  */
+// The lock word of the threads build, as an Int32Array index, and its mark.
+const LOCK_WORD = LOCK.address >> 2;
+const FAILED = LOCK.failed;
+// The exports of a heap that stopped half-way, until `#fail` has made its error.
+const DEAD = new Proxy(Object.freeze({}), { get: () => failedCall });
+// `#halted` when another thread had marked the heap failed first.
+const FAILED_BEFORE = Symbol('failed before');
+
 export class Heap extends MemoryViews {
   #x; // the exports (the checked build's wrapped to throw named errors)
   // the two hot exports, read once (one property load less per call)
@@ -34,6 +42,16 @@ export class Heap extends MemoryViews {
   #maximum;
   #startPages;
   #shared; // a SharedArrayBuffer memory (threads build)
+  // What happens at once when a call stops half-way (a trap, or the stack
+  // running out inside it) is written out at each call site, without a
+  // single call: a stack overflow inside a heap call is caught near the
+  // limit, where calling anything (`#fail` included) overflows again. A
+  // shared heap's lock word is marked failed there, so no thread spins on
+  // it (found by an adversarial run: the threads build hung after a stack
+  // overflow inside malloc), and the hot paths stop entering the module.
+  #plain; // not the checked build, whose wrapped exports throw its named faults
+  #lock = null; // the lock word's Int32Array (threads build)
+  #halted = null; // the error that stopped a call half-way (FAILED_BEFORE: another thread's)
   #tracked = null; // the Tracker while tracking, else null (checked on every allocation)
   #tracker = null; // the Tracker once tracking was on: it keeps recently freed sites
 
@@ -65,6 +83,8 @@ export class Heap extends MemoryViews {
     this.#tryFree = this.#x.try_free;
     this.#memory = memory;
     this.#shared = isSharedBuffer(memory.buffer);
+    if (this.#shared) this.#lock = new Int32Array(memory.buffer, 0, LOCK_WORD + 1);
+    this.#plain = this.#x === this.#raw;
     this.#maximum = maximum;
     this.#startPages = memory.buffer.byteLength / PAGE_SIZE;
     /** emscripten-style alias of `malloc`. */
@@ -148,6 +168,13 @@ export class Heap extends MemoryViews {
     try {
       p = this.#malloc(size) >>> 0;
     } catch (e) {
+      // inline, no call (see #halted)
+      if (this.#plain && this.#halted === null) {
+        this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
+        if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
+        this.#malloc = this.#tryFree = failedCall;
+        this.#x = DEAD;
+      }
       throw this.#fail(e);
     }
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
@@ -166,6 +193,13 @@ export class Heap extends MemoryViews {
     try {
       refused = this.#tryFree(ptr);
     } catch (e) {
+      // inline, no call (see #halted)
+      if (this.#plain && this.#halted === null) {
+        this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
+        if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
+        this.#malloc = this.#tryFree = failedCall;
+        this.#x = DEAD;
+      }
       throw this.#fail(e);
     }
     if (refused !== 0) throw refused === 2 ? doubleFree(ptr) : notABlock(ptr);
@@ -189,12 +223,7 @@ export class Heap extends MemoryViews {
   calloc(n, size) {
     if (n >>> 0 !== n) throw badSize('n', n);
     if (size >>> 0 !== size) throw badSize('size', size);
-    let p;
-    try {
-      p = this.#x.calloc(n, size) >>> 0;
-    } catch (e) {
-      throw this.#fail(e);
-    }
+    const p = this.#call('calloc', n, size) >>> 0;
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, n * size);
     return p;
   }
@@ -208,12 +237,7 @@ export class Heap extends MemoryViews {
       this.free(ptr);
       return 0;
     }
-    let p;
-    try {
-      p = this.#x.realloc(ptr, size) >>> 0;
-    } catch (e) {
-      throw this.#fail(e);
-    }
+    const p = this.#call('realloc', ptr, size) >>> 0;
     // 0 for a live block is out of memory (the block stays); for anything
     // else the pointer was refused. (Not a counter compared before and
     // after: other threads change the counters of a shared heap.)
@@ -229,12 +253,7 @@ export class Heap extends MemoryViews {
   alignedAlloc(align, size) {
     if (align >>> 0 !== align) throw badSize('align', align);
     if (size >>> 0 !== size) throw badSize('size', size);
-    let p;
-    try {
-      p = this.#x.aligned_alloc(align, size) >>> 0;
-    } catch (e) {
-      throw this.#fail(e);
-    }
+    const p = this.#call('aligned_alloc', align, size) >>> 0;
     if (this.#tracked !== null && p !== 0) this.#tracked.add(p, size);
     return p;
   }
@@ -274,12 +293,7 @@ export class Heap extends MemoryViews {
   createRecord(id, x, y) {
     if (id >>> 0 !== id) throw badSize('record id', id, 'a number');
     if (typeof x !== 'number' || typeof y !== 'number') throw badField(typeof x !== 'number' ? 'x' : 'y', typeof x !== 'number' ? x : y);
-    let p;
-    try {
-      p = this.#x.createRecord(id, x, y) >>> 0;
-    } catch (e) {
-      throw this.#fail(e);
-    }
+    const p = this.#call('createRecord', id, x, y) >>> 0;
     if (p === 0) throw outOfMemory(this, RECORD_SIZE);
     if (this.#tracked !== null) this.#tracked.add(p, RECORD_SIZE);
     return new Record(this, p);
@@ -299,6 +313,13 @@ export class Heap extends MemoryViews {
     try {
       counters = readStats(this.#x);
     } catch (e) {
+      // inline, no call (see #halted)
+      if (this.#plain && this.#halted === null) {
+        this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
+        if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
+        this.#malloc = this.#tryFree = failedCall;
+        this.#x = DEAD;
+      }
       throw this.#fail(e);
     }
     return { ...counters, memoryBytes, pages: memoryBytes / PAGE_SIZE };
@@ -360,12 +381,19 @@ export class Heap extends MemoryViews {
     return takeFault(this.#raw, (ptr) => this.#tracker?.siteOf(ptr), this.#tracked !== null);
   }
 
-  // export `name` called with up to two arguments (fixed arity: no rest
+  // export `name` called with up to three arguments (fixed arity: no rest
   // array), a trap turned into the heap's failure
-  #call(name, a, b) {
+  #call(name, a, b, c) {
     try {
-      return this.#x[name](a, b);
+      return this.#x[name](a, b, c);
     } catch (e) {
+      // inline, no call (see #halted)
+      if (this.#plain && this.#halted === null) {
+        this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
+        if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
+        this.#malloc = this.#tryFree = failedCall;
+        this.#x = DEAD;
+      }
       throw this.#fail(e);
     }
   }
@@ -375,8 +403,9 @@ export class Heap extends MemoryViews {
   // for ones that throw, which costs the hot paths nothing); anything else
   // (the checked build's named faults) passes through.
   #fail(e) {
-    if (!(e instanceof WebAssembly.RuntimeError)) return e;
-    const error = heapFailure(e, this.#memory, this.#shared);
+    if (!stoppedMidCall(e)) return e;
+    const other = this.#halted === FAILED_BEFORE;
+    const error = heapFailure(e, this.#memory, this.#shared, other);
     this.#x = this.#raw = failedExports(this.#raw, error);
     this.#malloc = this.#x.malloc;
     this.#tryFree = this.#x.try_free;

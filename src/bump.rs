@@ -108,8 +108,16 @@ impl<G: Grow> BumpHeap<G> {
 
     /// Start of a `size`-byte block at or after `top` whose user part is
     /// aligned to `align`, if it fits in the current region.
+    /// The arena's own state lies in front of its first block, where a
+    /// write before a block's start reaches it: a `top` or `end` outside
+    /// the arena's span gives no room, so `extend` moves on to a region
+    /// whose sealed link is intact (found by an adversarial run: one write
+    /// 36 bytes in front of the first block made `malloc` return 24).
     #[inline]
     fn room(&self, size: usize, align: usize) -> Option<usize> {
+        if self.top < self.lo || self.top > self.end || self.end > self.hi {
+            return None;
+        }
         let b = (self.top.checked_add(HDR + align - 1)? & !(align - 1)) - HDR;
         (self.top != 0 && b <= self.end && self.end - b >= size).then_some(b)
     }
@@ -124,11 +132,17 @@ impl<G: Grow> BumpHeap<G> {
         // does not match, or that names no region whose link lies inside
         // the arena's span (hi >= LINK: a region exists), ends it
         for _ in 0..self.count {
-            let Some((_, next)) = self.read_link(self.cur) else { break };
+            let Some((_, next)) = self.read_link(self.cur) else {
+                self.stats.on_corruption();
+                break;
+            };
             if next == 0 || next % 8 != 0 || next < self.lo || next > self.hi - LINK {
                 break;
             }
-            let Some((end, _)) = self.read_link(next) else { break };
+            let Some((end, _)) = self.read_link(next) else {
+                self.stats.on_corruption();
+                break;
+            };
             (self.cur, self.top, self.end) = (next, next + LINK, end);
             if self.end - self.top >= need {
                 return;
@@ -170,8 +184,11 @@ impl<G: Grow> BumpHeap<G> {
     /// The link of region `r` (its end and the next region), if its seal
     /// matches and the end lies in the arena's span.
     fn read_link(&self, r: usize) -> Option<(usize, usize)> {
-        // SAFETY: r is a region of the arena (or a link checked to lie in
-        // its span): its link words are memory.
+        // `cur` and `first` are state a stray write can reach too
+        if r % 8 != 0 || r < self.lo || self.hi < LINK || r > self.hi - LINK {
+            return None;
+        }
+        // SAFETY: [r, r + LINK) lies in the arena's span: memory.
         let (end, next, s) = unsafe { (rd(r), rd(r + W), rd(r + 2 * W)) };
         (s == seal(r, end, next) && end >= r + LINK && end <= self.hi).then_some((end, next))
     }
@@ -227,17 +244,28 @@ impl<G: Grow> BumpHeap<G> {
     #[cold]
     #[inline(never)]
     fn clear_regions(&mut self) {
-        let mut r = self.first;
+        // the first region from the state (its link may be the one damaged:
+        // found by an adversarial run), the others along their links
+        let (mut r, mut end) = (self.first, self.first_end);
         for _ in 0..self.count {
-            let Some((end, next)) = self.read_link(r) else { break };
-            // SAFETY: r is a region of the arena (its link's seal matches
-            // and its end lies in the arena's span); every block in it is
-            // dead after the reset.
-            unsafe { core::ptr::write_bytes((r + LINK) as *mut u8, 0, end - (r + LINK)) };
-            if next == 0 || next % 8 != 0 || next < self.lo || next > self.hi - LINK {
+            if r % 8 != 0 || r < self.lo || end > self.hi || end < r + LINK {
                 break;
             }
-            r = next;
+            // SAFETY: [r + LINK, end) is a region of the arena (inside its
+            // span); every block in it is dead after the reset.
+            unsafe { core::ptr::write_bytes((r + LINK) as *mut u8, 0, end - (r + LINK)) };
+            let Some((_, next)) = self.read_link(r) else {
+                self.stats.on_corruption();
+                break;
+            };
+            if next == 0 {
+                break;
+            }
+            let Some((e, _)) = self.read_link(next) else {
+                self.stats.on_corruption();
+                break;
+            };
+            (r, end) = (next, e);
         }
     }
 

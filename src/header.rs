@@ -96,12 +96,24 @@ pub unsafe fn mark_freed(user: *mut u8) {
     unsafe { (user.sub(4) as *mut u32).write(FREED) };
 }
 
-/// Where a freed large block keeps a second mark: six words into its user
-/// part, past the words dlmalloc (six: a tree chunk's links, parent and
-/// index), talc (four) and wee_alloc (one) write into the start of a block
-/// they take back, which overwrite the header's mark. Only blocks of at
-/// least `GONE_AT + 8` bytes carry it.
-pub const GONE_AT: usize = 6 * core::mem::size_of::<usize>();
+/// Where a block given back to its backend keeps a second freed mark, as an
+/// offset from its user pointer: past the words the backends write into
+/// the start of a free chunk (dlmalloc up to six, in a tree chunk, which a
+/// block of any size becomes when it merges with a large free neighbour;
+/// talc four; wee_alloc one), which overwrite the header's mark. `None`
+/// when the block has no room for it (a small over-aligned block).
+#[inline]
+pub fn gone_at(size: usize, hdr: usize) -> Option<usize> {
+    let w = core::mem::size_of::<usize>();
+    let off = (6 * w).saturating_sub(hdr);
+    // and a word before the block's end, which dlmalloc and talc may use
+    // for the free chunk's footer (a mark there broke dlmalloc's merging)
+    (size >= off + 8 + w).then_some(off)
+}
+
+/// The largest offset [`gone_at`] returns (headers are at least 8 bytes);
+/// every one is a multiple of 8.
+pub const GONE_MAX: usize = 6 * core::mem::size_of::<usize>() - 8;
 /// First word of that mark; the second is a hash of the block's address.
 const GONE: u32 = 0xDEAD_601E;
 
@@ -109,33 +121,33 @@ fn gone_key(user: *const u8) -> u32 {
     (user as usize as u32).wrapping_mul(0x9E37_79B1) ^ GONE
 }
 
-/// Marks the large block at `user`, just given back to the backend, as
-/// freed where the backend does not write, so a second free of it is
-/// recognised as a double free (found by an adversarial run: one reported
-/// as a stray pointer).
+/// Marks the block at `user`, just given back to the backend, as freed at
+/// `off` (from [`gone_at`]) where the backend keeps nothing, so a second
+/// free of it is recognised as a double free (found by an adversarial run:
+/// one reported as a stray pointer).
 ///
 /// # Safety
-/// `user .. user + GONE_AT + 8` is memory of a block just freed, which the
-/// backend keeps no data in.
+/// `user + off .. user + off + 8` is memory of a block just freed, which
+/// the backend keeps no data in.
 #[inline]
-pub unsafe fn mark_gone(user: *mut u8) {
-    // SAFETY: caller contract; user is 8-aligned.
+pub unsafe fn mark_gone(user: *mut u8, off: usize) {
+    // SAFETY: caller contract; user + off is 8-aligned.
     unsafe {
-        let w = user.add(GONE_AT) as *mut u32;
+        let w = user.add(off) as *mut u32;
         w.write(GONE);
         w.add(1).write(gone_key(user));
     }
 }
 
-/// Whether `user` carries the mark of [`mark_gone`].
+/// Whether `user` carries the mark of [`mark_gone`] at `off`.
 ///
 /// # Safety
-/// `user .. user + GONE_AT + 8` is readable memory.
+/// `user + off .. user + off + 8` is readable memory.
 #[inline]
-pub unsafe fn is_gone(user: *const u8) -> bool {
+pub unsafe fn is_gone(user: *const u8, off: usize) -> bool {
     // SAFETY: caller contract.
     unsafe {
-        let w = user.add(GONE_AT) as *const u32;
+        let w = user.add(off) as *const u32;
         w.read() == GONE && w.add(1).read() == gone_key(user)
     }
 }

@@ -140,6 +140,22 @@ impl<B: Backend> Heap<B> {
         }
     }
 
+    /// Whether the block at user address `a` (inside `[lo + HEADER, last + 1]`)
+    /// carries a gone mark at one of the offsets it can have.
+    #[cold]
+    fn gone(&self, a: usize) -> bool {
+        let room = self.last.saturating_sub(a);
+        let mut off = 0;
+        while off <= header::GONE_MAX && off + 7 <= room {
+            // SAFETY: the mark lies in [lo, last] (a <= last + 1, room checked).
+            if unsafe { header::is_gone(a as *const u8, off) } {
+                return true;
+            }
+            off += 8;
+        }
+        false
+    }
+
     /// A pointer `validate` refused: counted and ignored.
     #[cold]
     fn refuse(&mut self) {
@@ -163,12 +179,9 @@ impl<B: Backend> Heap<B> {
         let (size, hdr) = match unsafe { header::read(ptr) } {
             Ok(v) => v,
             Err(header::BadHeader::Freed) => return Err(Rejected::DoubleFree),
-            // a large block the backend took back (and wrote over its
-            // header): its second mark, when it lies inside the heap
-            // SAFETY: the mark is read only when it lies in [lo, last].
-            Err(header::BadHeader::Garbage) if self.last.checked_sub(a).is_some_and(|r| r >= header::GONE_AT + 7) && unsafe { header::is_gone(ptr) } => {
-                return Err(Rejected::DoubleFree)
-            }
+            // a block the backend took back (and wrote over its header):
+            // its second mark, where one lies inside the heap
+            Err(header::BadHeader::Garbage) if self.gone(a) => return Err(Rejected::DoubleFree),
             Err(header::BadHeader::Garbage) => return Err(Rejected::BadHeader),
         };
         // bytes from a to the last byte of the heap: 0 when a == last + 1
@@ -231,9 +244,9 @@ impl<B: Backend> Allocator for Heap<B> {
         }
         // SAFETY: base and layout are exactly what alloc_with_header used.
         unsafe { self.backend.free(base, backend_bytes(size, hdr), hdr) };
-        if size >= header::GONE_AT + 8 {
+        if let Some(off) = header::gone_at(size, hdr) {
             // SAFETY: the block was just freed; the backends keep nothing there.
-            unsafe { header::mark_gone(ptr) };
+            unsafe { header::mark_gone(ptr, off) };
         }
         Ok(())
     }
@@ -281,11 +294,13 @@ impl<B: Backend> Allocator for Heap<B> {
                 unsafe { header::write(ptr, old, HEADER) };
                 return self.fail();
             }
-            let (old_mark, new_base) = (ptr as usize + header::GONE_AT, base as usize);
-            if new_base >= old_mark + 8 || new_base + block <= old_mark {
-                // moved, and the old block's mark lies outside the new one
-                // SAFETY: the old block was freed by the backend's realloc.
-                unsafe { header::mark_gone(ptr) };
+            if let Some(off) = header::gone_at(old, HEADER) {
+                let (mark, new_base) = (ptr as usize + off, base as usize);
+                if new_base >= mark + 8 || new_base + block <= mark {
+                    // moved, and the old block's mark lies outside the new one
+                    // SAFETY: the old block was freed by the backend's realloc.
+                    unsafe { header::mark_gone(ptr, off) };
+                }
             }
             self.note_block(base as usize, block);
             // SAFETY: the new block holds HEADER + size bytes.

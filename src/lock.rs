@@ -21,7 +21,8 @@ mod imp {
 
     /// The lock word's value once the heap has failed: a heap call trapped
     /// (memory damaged past what the checks see) while holding it, so it
-    /// would never be released. The loader stores it (js/heap.js); every
+    /// would never be released. The loader stores it (`heapFailure` in
+    /// js/errors.js, called from js/heap.js); every
     /// heap call that finds it traps at once, so threads waiting for the
     /// lock stop with the loader's error instead of spinning forever.
     pub const FAILED: u32 = 2;

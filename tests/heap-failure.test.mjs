@@ -184,3 +184,19 @@ test('the raw module: without the loader, the trap is the engine\'s RuntimeError
   new Int32Array(memory.buffer)[(512 + 8) >> 2] = 0x7fff0000;
   assert.throws(() => x.malloc(300), WebAssembly.RuntimeError);
 });
+
+test('threads build: a stack overflow inside a heap call marks the heap failed; the next call throws HEAP_FAILED instead of spinning on the lock', async () => {
+  const worker = new Worker(new URL('./helpers/stack-overflow-worker.mjs', import.meta.url));
+  const result = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve('hang'), 20_000);
+    worker.on('message', (m) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    worker.on('error', reject);
+  });
+  await worker.terminate();
+  assert.notEqual(result, 'hang', 'the call after the stack overflow never returned (the lock stayed held)');
+  assert.equal(result.lock, 2, 'the lock word says failed');
+  assert.equal(result.next, 'HEAP_FAILED');
+});

@@ -188,3 +188,57 @@ test('the largest request the docs allow, 2 GiB - 128 KiB - 1 bytes, can succeed
   assert.equal(h.x.heap_block_size(p) >>> 0, 0x7ffdffff);
   assert.equal(h.x.try_free(p), 0);
 });
+
+// What a second adversarial run found after the fixes above (each reproduced
+// first, then fixed).
+
+test('lin: a free list made circular through a dangling pointer is dropped once and counted once, not walked on every failing request', () => {
+  const h = instantiate(RELEASE.lin, { initial: 64, maximum: 64 });
+  const a = h.malloc(4200);
+  h.malloc(8);
+  const b = h.malloc(4200);
+  h.malloc(8);
+  for (let n = 1 << 22; n >= 8; n >>= 1) while (h.malloc(n)) {} // the memory is full
+  assert.equal(h.x.try_free(a) + h.x.try_free(b), 0); // two free 4208-byte blocks on one list
+  new DataView(h.memory.buffer).setUint32(a - 4, a - 8, true); // a's next link: a itself
+  for (let i = 0; i < 5; i++) assert.equal(h.malloc(6000), 0);
+  assert.equal(h.x.stats_corruptions(), 1, 'the list was dropped at the first walk, and counted once');
+});
+
+test('bump: a write in front of the first block (into the arena\'s state) never makes malloc return memory below the heap', () => {
+  const h = instantiate(RELEASE.bump, { initial: 2, maximum: 2 });
+  const first = h.malloc(40);
+  const heapStart = new DataView(h.memory.buffer).getUint32(520, true);
+  for (let back = 4; back <= first - heapStart; back += 4) {
+    const g = instantiate(RELEASE.bump, { initial: 2, maximum: 2 });
+    const f = g.malloc(40);
+    for (const v of [0, 16, 24, 512, f + 4096, 0xffffff00]) {
+      new DataView(g.memory.buffer).setUint32(f - back, v >>> 0, true);
+      for (const p of [g.malloc(100), g.x.createRecord(1, 2, 3) >>> 0]) {
+        assert.ok(p === 0 || p >= f + 40, `a write of ${v} at ${back} bytes in front of the first block: a block at ${p}`);
+      }
+    }
+  }
+});
+
+test('bump: with its first region\'s link overwritten, a pointer from before a reset stays refused across the epoch\'s wrap', () => {
+  const h = instantiate(RELEASE.bump, { initial: 2, maximum: 2 });
+  const stale = h.malloc(40);
+  h.malloc(8);
+  new DataView(h.memory.buffer).setUint32(stale - 16, 0, true); // the region link's seal
+  for (let e = 0; e < 1 << 22; e++) h.x.heap_reset();
+  assert.equal(h.x.try_free(stale), 1);
+  assert.deepEqual([h.stats().live, h.stats().inUse], [0, 0]);
+  assert.ok(h.x.stats_corruptions() >= 1, 'the damaged link is counted');
+});
+
+test('talc: a second free of a small over-aligned block of 20 bytes or more is a double free (2); below 20 bytes it has no room for the mark', () => {
+  const h = instantiate(RELEASE.talc, { initial: 4, maximum: 64 });
+  for (const [align, n] of [[16, 20], [16, 24], [32, 8], [64, 40], [16, 200]]) {
+    h.malloc(64);
+    const p = h.x.aligned_alloc(align, n) >>> 0;
+    h.malloc(64);
+    assert.equal(h.x.try_free(p), 0);
+    assert.equal(h.x.try_free(p), 2, `aligned_alloc(${align}, ${n})`);
+  }
+});

@@ -164,15 +164,24 @@ impl Bins {
     }
 
     /// Empties the list `b` heads, if any (its blocks stay unused): `b`
-    /// was found damaged.
+    /// was found damaged. False when `b` heads no list.
     #[cold]
-    pub fn drop_head(&mut self, b: usize) {
+    pub fn drop_head(&mut self, b: usize) -> bool {
+        let mut found = false;
         for c in 0..SLOTS {
             if self.heads[c] == b {
-                self.heads[c] = 0;
-                self.clear_bit(c);
+                self.drop_list(c);
+                found = true;
             }
         }
+        found
+    }
+
+    /// Empties list `c` (its blocks stay unused): a link on it was damaged.
+    #[cold]
+    pub fn drop_list(&mut self, c: usize) {
+        self.heads[c & (SLOTS - 1)] = 0;
+        self.clear_bit(c & (SLOTS - 1));
     }
 }
 

@@ -202,7 +202,7 @@ impl<G: Grow> LinHeap<G> {
     /// its header free, its footer the same size; else 0. Free blocks' words
     /// are memory the program can still write through a dangling pointer,
     /// so no size read from one is used before this holds.
-    #[inline(never)]
+    #[inline(always)]
     fn free_at(&self, b: usize) -> usize {
         let hi = self.hi();
         if b % 8 != 0 || b < self.lo() || b >= hi {
@@ -241,10 +241,12 @@ impl<G: Grow> LinHeap<G> {
     #[cold]
     #[inline(never)]
     fn drop_block(&mut self, b: usize) {
+        // counted once: a damaged block deeper in a list (which `scan`
+        // found) stays where it is, unused, and would be found again
         if b == self.victim {
             self.victim = 0;
-        } else {
-            self.bins.drop_head(b);
+        } else if !self.bins.drop_head(b) {
+            return;
         }
         self.stats.on_corruption();
     }
@@ -322,7 +324,7 @@ impl<G: Grow> LinHeap<G> {
     /// adversarial run), and a list made circular ends.
     #[cold]
     #[inline(never)]
-    fn scan(&self, first: usize, last: usize, size: usize, align: usize) -> usize {
+    fn scan(&mut self, first: usize, last: usize, size: usize, align: usize) -> usize {
         let mut budget = (self.hi() - self.lo()) / MIN_BLOCK + 1;
         for c in first..=last {
             let mut b = self.bins.head(c);
@@ -333,6 +335,15 @@ impl<G: Grow> LinHeap<G> {
                 let have = w & !FLAGS;
                 if w & INUSE == 0 && have >= size && have <= self.hi() - b && (align <= 8 || aligned(b, b + have, size, align) != 0) {
                     return b;
+                }
+                // a link whose block does not link back (a list made circular
+                // through a dangling pointer made every failing request walk
+                // the whole heap, found by an adversarial run) drops the list
+                // SAFETY: next's words are read only once it lies in the heap.
+                if next != 0 && !(next % 8 == 0 && next >= self.lo() && next < self.hi() && unsafe { rd(next + 2 * W) } == b) {
+                    self.bins.drop_list(c);
+                    self.stats.on_corruption();
+                    break;
                 }
                 b = next;
             }
@@ -762,8 +773,10 @@ pub unsafe fn claim(b: usize, k: usize) -> bool {
 /// `[lo, hi)` is readable memory, the span of a heap's regions.
 #[inline(always)]
 pub unsafe fn listed(lo: usize, hi: usize, b: usize, size: usize) -> bool {
+    // [b, b + size) in [lo, hi) in one compare: a list holds blocks only
+    // once the heap spans more than one block (hi - lo > size)
     // SAFETY: the words are read only once [b, b + size) lies in [lo, hi).
-    b % 8 == 0 && b >= lo && b < hi && size <= hi - b && unsafe { rd(b) & !PINUSE == size | INUSE && rd(b + W) == QUICKFREED }
+    b % 8 == 0 && b.wrapping_sub(lo) <= (hi - lo).wrapping_sub(size) && unsafe { rd(b) & !PINUSE == size | INUSE && rd(b + W) == QUICKFREED }
 }
 
 /// Takes the block `b`, which `listed` found marked, off its list: its key
@@ -946,15 +959,15 @@ impl<G: Grow> Allocator for LinHeap<G> {
         let align = align_of_key(k).min(MAX_ALIGN);
         if want > size {
             let next = b + size;
-            let free_after = self.free_at(next);
-            if next + free_after == self.fence && size + free_after < want && self.fit(want) == 0 {
+            let mut room = self.free_at(next);
+            if next + room == self.fence && size + room < want && self.fit(want) == 0 {
                 // the last block of the newest region, and no free block
                 // elsewhere to move to: grow the memory behind it (grow
-                // counts the free block after it)
+                // counts the free block after it, and may merge new pages
+                // into it)
                 self.grow(want - size, true);
+                room = self.free_at(next);
             }
-            // grow may have merged new pages into it
-            let room = self.free_at(next);
             // SAFETY: next is a free block whose tags agree (on its list, or the victim).
             if room != 0 && size + room >= want && unsafe { self.detach(next, room) }.is_some() {
                 size += room;
