@@ -167,7 +167,7 @@ $(OUT)/tests/fixtures/pong.wasm: tests/fixtures/pong.c FORCE | setup-clang
 # zig cc, and natively with gcc for the tests to compare with.
 ZIG ?= $(TOOLS)/bin/zig
 setup-wasi: setup-clang
-	@scripts/setup-wasi.sh
+	@CLANG=$(CLANG) scripts/setup-wasi.sh
 setup-zig:
 	@TOOLS=$(TOOLS) scripts/setup-zig.sh
 libc: setup-wasi setup-zig

@@ -10,7 +10,7 @@
 
 import { LOCK, readStats } from './abi.js';
 import { checkedExports, isCheckedBuild, takeFault } from './checked.js';
-import { LinallocError, badField, badPtr, badSize, doubleFree, failedExports, failedCall, heapFailure, notABlock, stoppedMidCall } from './errors.js';
+import { LinallocError, badField, badPtr, badSize, doubleFree, failedExports, failedCall, heapFailure, markFailed, notABlock, stoppedMidCall } from './errors.js';
 import { readArray, readBytes, readString, writeArray, writeBytes, writeString } from './heap-data.js';
 import { INTERNAL } from './internal.js';
 import { PAGE_SIZE, outOfMemory } from './memory.js';
@@ -71,6 +71,8 @@ export class Heap extends MemoryViews {
         module: null, // the compiled allocator (workerInit posts it)
         oom: (size) => outOfMemory(this, size),
         fault: () => this.#fault(),
+        // a linked module's call stopped half-way: the heap's own failure
+        fail: (e) => this.#fail(e),
         call: (name, a, b) => this.#call(name, a, b),
         forget: (ptr) => {
           if (this.#tracked !== null) this.#tracked.forget(ptr);
@@ -169,7 +171,7 @@ export class Heap extends MemoryViews {
       p = this.#malloc(size) >>> 0;
     } catch (e) {
       // inline, no call (see #halted)
-      if (this.#plain && this.#halted === null) {
+      if (this.#plain && this.#halted === null && (e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) {
         this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
         if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
         this.#malloc = this.#tryFree = failedCall;
@@ -194,7 +196,7 @@ export class Heap extends MemoryViews {
       refused = this.#tryFree(ptr);
     } catch (e) {
       // inline, no call (see #halted)
-      if (this.#plain && this.#halted === null) {
+      if (this.#plain && this.#halted === null && (e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) {
         this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
         if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
         this.#malloc = this.#tryFree = failedCall;
@@ -314,7 +316,7 @@ export class Heap extends MemoryViews {
       counters = readStats(this.#x);
     } catch (e) {
       // inline, no call (see #halted)
-      if (this.#plain && this.#halted === null) {
+      if (this.#plain && this.#halted === null && (e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) {
         this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
         if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
         this.#malloc = this.#tryFree = failedCall;
@@ -388,7 +390,7 @@ export class Heap extends MemoryViews {
       return this.#x[name](a, b, c);
     } catch (e) {
       // inline, no call (see #halted)
-      if (this.#plain && this.#halted === null) {
+      if (this.#plain && this.#halted === null && (e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) {
         this.#halted = this.#lock !== null && this.#lock[LOCK_WORD] === FAILED ? FAILED_BEFORE : e;
         if (this.#lock !== null) this.#lock[LOCK_WORD] = FAILED;
         this.#malloc = this.#tryFree = failedCall;
@@ -404,7 +406,12 @@ export class Heap extends MemoryViews {
   // (the checked build's named faults) passes through.
   #fail(e) {
     if (!stoppedMidCall(e)) return e;
-    const other = this.#halted === FAILED_BEFORE;
+    // the inline mark was a plain store (no call was possible there): the
+    // atomic one now, or the first one for a failure no call site saw (a
+    // linked module's call into the allocator)
+    const other = this.#halted === FAILED_BEFORE || (this.#halted === null && this.#shared && markFailed(this.#memory));
+    if (this.#lock !== null) Atomics.store(this.#lock, LOCK_WORD, FAILED);
+    this.#halted ??= e;
     const error = heapFailure(e, this.#memory, this.#shared, other);
     this.#x = this.#raw = failedExports(this.#raw, error);
     this.#malloc = this.#x.malloc;

@@ -6,6 +6,7 @@
 import { LinallocError, LinkError } from './errors.js';
 import { INTERNAL } from './internal.js';
 import { isWeak, resolveImport } from './link-imports.js';
+import { stopped } from './link-wasi.js';
 
 /**
  * The function table the heap's side modules share, created when first
@@ -141,6 +142,7 @@ export async function instantiateClient(plan, c) {
     if (e instanceof WebAssembly.LinkError) {
       throw new LinkError(`${c.name} could not be linked: ${e.message}. Check that imported functions have the signatures the providers export.`, 'LINK_FAILED', { module: c.name, cause: e });
     }
+    stopped(plan.heap, e);
     throw new LinallocError(`${c.name} failed while starting: ${e.message}`, 'START_FAILED', { module: c.name, cause: e });
   }
 }

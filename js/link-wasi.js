@@ -4,7 +4,8 @@
 // module is linked each such client is initialized (a reactor) or started
 // (a command: `_start`, whose exit code linkModules returns).
 
-import { LinallocError } from './errors.js';
+import { LinallocError, stoppedMidCall } from './errors.js';
+import { INTERNAL } from './internal.js';
 
 /** Import modules a WASI implementation provides. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1']);
@@ -74,8 +75,19 @@ export function runCommands(plan) {
       exitCodes[c.name] = plan.wasi.get(c.name).start(wasiView(instance, plan.heap.memory));
     } catch (e) {
       if (e instanceof LinallocError) throw e;
+      stopped(plan.heap, e);
       throw new LinallocError(`${c.name} failed while running (_start): ${e.message}`, 'START_FAILED', { module: c.name, cause: e, heap: plan.heap });
     }
   }
   return exitCodes;
+}
+
+/**
+ * A linked module's run stopped half-way on a shared heap: the heap fails
+ * (its lock word marked), since the module may have trapped inside the
+ * allocator holding the lock, and other threads would spin on it. On a heap
+ * of one thread the trap is taken as the module's own.
+ */
+export function stopped(heap, e) {
+  if (heap.shared && stoppedMidCall(e)) heap[INTERNAL].fail(e);
 }

@@ -13,6 +13,11 @@ dest="$OUT/third_party/brotli"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "brotli: fetching the $PKG sdist from PyPI (its c/ sources)"
+# Debian's python3 may lack pip: its package from apt (root only)
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  else echo "setup-brotli.sh: python3 -m pip is missing (Debian: sudo apt-get install python3-pip)" >&2; exit 1; fi
+fi
 python3 -m pip download --quiet --disable-pip-version-check --no-binary :all: --no-deps "$PKG" -d "$tmp"
 sdist=$(ls "$tmp"/*.tar.gz)
 top=$(basename "$sdist" .tar.gz)

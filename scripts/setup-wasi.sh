@@ -13,13 +13,13 @@ for f in /usr/lib/wasm32-wasi/libc.a:wasi-libc /usr/lib/wasm32-wasi/libc++.a:lib
          /usr/lib/wasm32-wasi/libc++abi.a:libc++abi-dev-wasm32 ; do
   [ -e "${f%%:*}" ] || need+=("${f##*:}")
 done
-rt=$(clang --target=wasm32-wasi -print-libgcc-file-name 2>/dev/null || true)
+rt=$("${CLANG:-clang}" --target=wasm32-wasi -print-libgcc-file-name 2>/dev/null || true)
 [ -n "$rt" ] && [ -e "$rt" ] || need+=(libclang-rt-dev-wasm32)
 command -v gcc >/dev/null || need+=(gcc)
 command -v g++ >/dev/null || need+=(g++)
 [ ${#need[@]} -eq 0 ] && exit 0
 # libc++abi's package is versioned only: the one of the default clang
-ver=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p')
+ver=$("${CLANG:-clang}" --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p')
 pkgs=("${need[@]/libc++abi-dev-wasm32/libc++abi-$ver-dev-wasm32}")
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "wasi: installing ${pkgs[*]}"

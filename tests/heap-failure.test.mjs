@@ -124,7 +124,7 @@ describe('a trap inside a call on a shared heap', () => {
   });
 
   /** Runs the two failure workers on `heap`; each answer, or a timeout naming the worker that hung. */
-  async function trapThenCall(heap, emulate, ms = 5000) {
+  async function trapThenCall(heap, emulate, ms = 15000) {
     const sync = new SharedArrayBuffer(4);
     const workers = ['trap', 'after'].map((role) => {
       const workerData = { init: heap.workerInit(), role, sync, emulate };

@@ -242,3 +242,15 @@ test('talc: a second free of a small over-aligned block of 20 bytes or more is a
     assert.equal(h.x.try_free(p), 2, `aligned_alloc(${align}, ${n})`);
   }
 });
+
+test('lin: a listed block whose link does not point back is retired with its list, counted once', () => {
+  const h = instantiate(RELEASE.lin, { initial: 3, maximum: 3 });
+  const ps = [];
+  for (let p; (p = h.malloc(1000)); ) ps.push(p);
+  for (let n = 512; n >= 8; n >>= 1) for (let p; (p = h.malloc(n)); ) ps.push(p);
+  assert.equal(h.x.try_free(ps[5]), 0); // on its list, between live blocks
+  new DataView(h.memory.buffer).setUint32(ps[5] - 4, ps[1] - 8, true); // its next link: a block that does not link back
+  assert.equal(h.malloc(1000), 0, 'the damaged block is not handed out');
+  assert.equal(h.malloc(1000), 0);
+  assert.equal(h.x.stats_corruptions(), 1);
+});

@@ -241,8 +241,8 @@ impl<G: Grow> LinHeap<G> {
     #[cold]
     #[inline(never)]
     fn drop_block(&mut self, b: usize) {
-        // counted once: a damaged block deeper in a list (which `scan`
-        // found) stays where it is, unused, and would be found again
+        // counted once: the damaged block goes with the victim or the
+        // list it heads (`scan` returns only blocks whose tags agree)
         if b == self.victim {
             self.victim = 0;
         } else if !self.bins.drop_head(b) {
@@ -331,9 +331,11 @@ impl<G: Grow> LinHeap<G> {
             while budget != 0 && b != 0 && b % 8 == 0 && b >= self.lo() && b < self.hi() {
                 budget -= 1;
                 // SAFETY: b lies in the heap's regions; a free block's words are its own.
-                let (w, next) = unsafe { (rd(b), rd(b + W)) };
-                let have = w & !FLAGS;
-                if w & INUSE == 0 && have >= size && have <= self.hi() - b && (align <= 8 || aligned(b, b + have, size, align) != 0) {
+                let next = unsafe { rd(b + W) };
+                // only a block whose tags agree (a damaged one deeper in the
+                // list is passed over, not returned to be refused again)
+                let have = self.free_at(b);
+                if have != 0 && have >= size && (align <= 8 || aligned(b, b + have, size, align) != 0) {
                     return b;
                 }
                 // a link whose block does not link back (a list made circular
@@ -375,6 +377,9 @@ impl<G: Grow> LinHeap<G> {
             wr(b, size | INUSE | (rd(b) & PINUSE));
             wr(b + size, rd(b + size) | PINUSE);
         }
+        // a retired block heading its list would be found (and counted)
+        // again by the next request: the list goes with it, counted once
+        self.bins.drop_head(b);
         self.stats.on_corruption();
         None
     }
